@@ -1,0 +1,51 @@
+"""What a parser decoded from a feed, in one shape for every parser.
+
+Tests compare decoded values rather than "it parsed", because most real parsers accept broken feeds
+silently and mangle the data instead (see the calendar-clients research). A field a parser cannot
+expose is None, never a guess, so a test can tell "this parser lost it" from "this parser never says".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+
+@dataclass(frozen=True)
+class ParsedAlarm:
+    """One VALARM; trigger is None when it is absolute or the parser does not expose it."""
+
+    action: str
+    trigger: timedelta | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """One VEVENT as decoded; datetimes are aware UTC, all-day values stay `date`."""
+
+    uid: str
+    summary: str | None
+    description: str | None
+    location: str | None
+    url: str | None
+    start: date | datetime
+    end: date | datetime | None
+    categories: tuple[str, ...] | None
+    transp: str | None
+    status: str | None
+    sequence: int | None
+    last_modified: datetime | None
+    dtstamp: datetime | None
+    image: str | None
+    attach: str | None
+    alarms: tuple[ParsedAlarm, ...] | None
+
+
+@dataclass(frozen=True)
+class ParsedCalendar:
+    """Calendar-level properties (upper-case name -> decoded text) and the events in file order."""
+
+    props: Mapping[str, str]
+    events: tuple[ParsedEvent, ...]
