@@ -1,0 +1,525 @@
+"""Calendar entries + feed options -> iCalendar bytes, the part a person actually sees in their calendar app.
+
+Pure on purpose: no I/O, no clock, no database. Everything that varies (entries, posters, options, the
+revision history of each event) comes in as arguments, so the same inputs always give the same bytes
+and the feed's ETag can simply be a hash of the body.
+
+Two steps, because the caller sits between them: `build_events` turns entries into `Event` values with
+a content `fingerprint`; the caller compares fingerprints with what it stored, bumps SEQUENCE and
+LAST-MODIFIED for the events that changed (clients, Google above all, ignore content changes without
+that), then `render` serializes.
+
+Serialization uses the `icalendar` library (7.x folds at 75 octets on UTF-8 boundaries, escapes TEXT
+and list-valued CATEGORIES correctly, and writes `REFRESH-INTERVAL;VALUE=DURATION`); only the cleaning
+of text it would let through or refuse (control characters, raw CR, Unicode line separators) is ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from typing import Literal, TypeVar
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm as _IcsAlarm
+from icalendar import Calendar as _IcsCalendar
+from icalendar import Event as _IcsEvent
+from icalendar import vDuration, vText
+
+from app import __version__
+from app.entries import Entry, Episode, Release, ReleaseKind, Show
+
+PosterKey = tuple[Literal["show", "movie"], int]
+
+PRODID = f"-//Airdate//Airdate {__version__}//EN"
+DEFAULT_RUNTIME = timedelta(minutes=60)
+TRAKT = "https://trakt.tv"
+
+# Bumped whenever the serialized shape of an event changes (a new property, a new wording), so every
+# stored fingerprint differs once and clients receive the new shape with a higher SEQUENCE.
+_FORMAT = "airdate-event-1"
+
+EPISODE_LABELS: Mapping[str, str] = {
+    "series_premiere": "Series premiere",
+    "season_premiere": "Season premiere",
+    "mid_season_premiere": "Mid-season premiere",
+    "mid_season_finale": "Mid-season finale",
+    "season_finale": "Season finale",
+    "series_finale": "Series finale",
+}
+RELEASE_LABELS: Mapping[ReleaseKind, str] = {
+    "theatrical": "Theatrical release",
+    "digital": "Digital release",
+    "dvd": "DVD release",
+}
+TV_CATEGORY = "TV"
+MOVIE_CATEGORY = "Movie"
+NOTICE_CATEGORY = "Airdate"
+
+# Trakt fills unknown episode titles with these; showing "Episode 5" after "S01E05" is noise.
+_PLACEHOLDER_TITLE = re.compile(
+    r"(?:episode|ep\.?)\s*#?\s*\d+(?:\.\d+)?|tba|tbd|to be announced|untitled|n/?a|\d+",
+    re.IGNORECASE,
+)
+# Characters a TEXT value may not carry (RFC 5545 §3.3.11 excludes CTLs but HTAB) plus the Unicode
+# line breaks that Python's `str.splitlines` based parsers would split a content line on.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[!#-~]+")
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarInfo:
+    """Calendar-level text; each value is written in both the RFC 7986 and the X-WR form clients read."""
+
+    name: str
+    description: str
+    refresh: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """What a feed's owner chose; `feed_id` is in every UID so two feeds in one account never collide."""
+
+    feed_id: int
+    tz: ZoneInfo
+    all_day_episodes: bool = False
+    alarm_minutes: int | None = None
+    group_drops: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A service message shown as an all-day event, e.g. "reconnect Trakt"; `key` keeps its UID stable."""
+
+    key: str
+    day: date
+    summary: str
+    description: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """The caller's record of an event's SEQUENCE and when its content last changed (aware UTC)."""
+
+    sequence: int
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One VEVENT, built but not serialized.
+
+    `start`/`end` are aware UTC datetimes for timed events and dates (end exclusive) for all-day ones.
+    `order` is the instant the event sorts by, so timed and all-day events interleave correctly.
+    `fingerprint` covers every serialized property except the revision ones.
+    """
+
+    uid: str
+    fingerprint: str
+    order: datetime
+    start: datetime | date
+    end: datetime | date
+    summary: str
+    description: str
+    location: str | None
+    url: str | None
+    categories: tuple[str, ...]
+    image: str | None
+    alarm_minutes: int | None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+def build_events(
+    entries: Iterable[Entry],
+    posters: Mapping[PosterKey, str],
+    options: RenderOptions,
+    notices: Iterable[Notice] = (),
+) -> list[Event]:
+    """Entries (from any mix of sources, duplicates allowed) -> one event per item, sorted by start, UID."""
+    episodes: dict[int, Episode] = {}
+    releases: dict[tuple[int, ReleaseKind], Release] = {}
+    for entry in entries:
+        if isinstance(entry, Episode):
+            episodes[entry.trakt_id] = _newer(episodes.get(entry.trakt_id), entry)
+        else:
+            key = (entry.movie.trakt_id, entry.kind)
+            releases[key] = _newer(releases.get(key), entry)
+
+    builder = _Builder(posters, options)
+    events = [builder.release(release) for release in releases.values()]
+    for group in _airings(episodes.values(), options.group_drops):
+        events.append(builder.episode(group[0]) if len(group) == 1 else builder.drop(group))
+    events.extend(builder.notice(notice) for notice in notices)
+
+    by_uid = {event.uid: event for event in events}
+    return sorted(by_uid.values(), key=lambda event: (event.order, event.uid))
+
+
+_Item = TypeVar("_Item", Episode, Release)
+
+
+def _newer(current: _Item | None, candidate: _Item) -> _Item:
+    """Which copy of a duplicate to keep: the more recently updated one, else the first seen."""
+    if current is None:
+        return candidate
+    current_at = _updated_at(current)
+    candidate_at = _updated_at(candidate)
+    if candidate_at is not None and (current_at is None or candidate_at > current_at):
+        return candidate
+    return current
+
+
+def _updated_at(entry: Entry) -> datetime | None:
+    return entry.updated_at if isinstance(entry, Episode) else entry.movie.updated_at
+
+
+def _airings(episodes: Iterable[Episode], group_drops: bool) -> list[list[Episode]]:
+    """Episodes of one show and season released at one instant form a drop (a binge release)."""
+    if not group_drops:
+        return [[episode] for episode in episodes]
+
+    def key(episode: Episode) -> tuple[int, int, datetime]:
+        return (episode.show.trakt_id, episode.season, episode.first_aired)
+
+    ordered = sorted(episodes, key=lambda episode: (*key(episode), episode.number, episode.trakt_id))
+    return [list(group) for _, group in groupby(ordered, key=key)]
+
+
+class _Builder:
+    """Turns one item into one `Event`; holds what every event of one feed shares."""
+
+    def __init__(self, posters: Mapping[PosterKey, str], options: RenderOptions) -> None:
+        self._posters = posters
+        self._options = options
+        self._suffix = f"-{options.feed_id}@airdate"
+
+    def episode(self, episode: Episode) -> Event:
+        show = episode.show
+        label = EPISODE_LABELS.get(episode.episode_type)
+        summary = _labelled(label, f"{_show_title(show)} {_code(episode)}{_title_part(episode.title)}")
+        url = f"{_show_url(show)}/seasons/{episode.season}/episodes/{episode.number}"
+        overview = _text(episode.overview) if episode.overview else None
+        return self._airing(
+            uid=f"episode-{episode.trakt_id}",
+            show=show,
+            first_aired=episode.first_aired,
+            runtime=_runtime(episode),
+            summary=summary,
+            body=[overview],
+            url=url,
+            labels=[label],
+        )
+
+    def drop(self, episodes: list[Episode]) -> Event:
+        first = episodes[0]
+        show = first.show
+        labels = [EPISODE_LABELS.get(episode.episode_type) for episode in episodes]
+        label = next((found for found in labels if found), None)
+        listing = "\n".join(f"{_code(episode)}{_title_part(episode.title)}" for episode in episodes)
+        return self._airing(
+            uid=f"drop-{show.trakt_id}-{first.season}-{_stamp(first.first_aired)}",
+            show=show,
+            first_aired=first.first_aired,
+            runtime=max(_runtime(episode) for episode in episodes),
+            summary=_labelled(label, f"{_show_title(show)} {_drop_code(episodes)}"),
+            body=[f"{len(episodes)} episodes released together:\n{listing}"],
+            url=f"{_show_url(show)}/seasons/{first.season}",
+            labels=labels,
+        )
+
+    def release(self, release: Release) -> Event:
+        movie = release.movie
+        title = (_line(movie.title) or "Untitled movie") + (f" ({movie.year})" if movie.year else "")
+        kind_label = RELEASE_LABELS[release.kind]
+        summary = title if release.kind == "theatrical" else f"{title} · {kind_label}"
+        url = f"{TRAKT}/movies/{_path(movie.slug, movie.trakt_id)}"
+        image = _uri(self._posters.get(("movie", movie.trakt_id)))
+        description = _paragraphs(
+            _text(movie.overview) if movie.overview else None, f"Trakt: {url}", _poster_line(image)
+        )
+        day = release.date
+        return _event(
+            uid=f"movie-{movie.trakt_id}-{release.kind}{self._suffix}",
+            order=self._midnight(day),
+            start=day,
+            end=day + timedelta(days=1),
+            summary=summary,
+            description=description,
+            location=None,
+            url=url,
+            categories=(MOVIE_CATEGORY, kind_label),
+            image=image,
+            alarm_minutes=self._options.alarm_minutes,
+        )
+
+    def notice(self, notice: Notice) -> Event:
+        url = _uri(notice.url)
+        return _event(
+            uid=f"notice-{_path(notice.key, 0)}{self._suffix}",
+            order=self._midnight(notice.day),
+            start=notice.day,
+            end=notice.day + timedelta(days=1),
+            summary=_line(notice.summary),
+            description=_paragraphs(_text(notice.description), url),
+            location=None,
+            url=url,
+            categories=(NOTICE_CATEGORY,),
+            image=None,
+            alarm_minutes=None,
+        )
+
+    def _airing(
+        self,
+        *,
+        uid: str,
+        show: Show,
+        first_aired: datetime,
+        runtime: timedelta,
+        summary: str,
+        body: list[str | None],
+        url: str,
+        labels: list[str | None],
+    ) -> Event:
+        """What an episode and a drop share: timing, all-day mode, network, poster, links, categories."""
+        aired = first_aired.astimezone(UTC)
+        network = _line(show.network) if show.network else None
+        image = _uri(self._posters.get(("show", show.trakt_id)))
+        start: datetime | date
+        end: datetime | date
+        if self._options.all_day_episodes:
+            local = aired.astimezone(self._options.tz)
+            start, end = local.date(), local.date() + timedelta(days=1)
+            body = [f"Airs at {local:%H:%M} ({self._options.tz.key})", *body]
+        else:
+            start, end = aired, aired + runtime
+        categories = [TV_CATEGORY]
+        categories.extend(label for label in EPISODE_LABELS.values() if label in labels)
+        return _event(
+            uid=uid + self._suffix,
+            order=aired,
+            start=start,
+            end=end,
+            summary=summary,
+            description=_paragraphs(
+                *body, f"Network: {network}" if network else None, f"Trakt: {url}", _poster_line(image)
+            ),
+            location=network,
+            url=url,
+            categories=tuple(categories),
+            image=image,
+            alarm_minutes=self._options.alarm_minutes,
+        )
+
+    def _midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(), self._options.tz).astimezone(UTC)
+
+
+def _event(
+    *,
+    uid: str,
+    order: datetime,
+    start: datetime | date,
+    end: datetime | date,
+    summary: str,
+    description: str,
+    location: str | None,
+    url: str | None,
+    categories: tuple[str, ...],
+    image: str | None,
+    alarm_minutes: int | None,
+) -> Event:
+    """The one place an `Event` is made, so its fingerprint always covers exactly what `render` writes."""
+    content = (start, end, summary, description, location, url, categories, image, alarm_minutes)
+    fingerprint = hashlib.sha256(repr((_FORMAT, *content)).encode()).hexdigest()
+    return Event(uid, fingerprint, order, *content)
+
+
+def _runtime(episode: Episode) -> timedelta:
+    minutes = episode.runtime or episode.show.runtime
+    return timedelta(minutes=minutes) if minutes else DEFAULT_RUNTIME
+
+
+def _code(episode: Episode) -> str:
+    return f"S{episode.season:02d}E{episode.number:02d}"
+
+
+def _drop_code(episodes: list[Episode]) -> str:
+    """`S02E01–E08` for a run of consecutive numbers; otherwise every number, so no episode is implied."""
+    numbers = [episode.number for episode in episodes]
+    season = f"S{episodes[0].season:02d}"
+    if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return f"{season}E{numbers[0]:02d}–E{numbers[-1]:02d}"
+    return season + ", ".join(f"E{number:02d}" for number in numbers)
+
+
+def _title_part(title: str | None) -> str:
+    if not title:
+        return ""
+    clean = _line(title)
+    return "" if not clean or _PLACEHOLDER_TITLE.fullmatch(clean) else f" · {clean}"
+
+
+def _labelled(label: str | None, summary: str) -> str:
+    return f"{label}: {summary}" if label else summary
+
+
+def _show_title(show: Show) -> str:
+    return _line(show.title) or "Untitled show"
+
+
+def _show_url(show: Show) -> str:
+    return f"{TRAKT}/shows/{_path(show.slug, show.trakt_id)}"
+
+
+def _path(slug: str | None, fallback: int) -> str:
+    return quote(slug, safe="") if slug else str(fallback)
+
+
+def _stamp(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _poster_line(image: str | None) -> str | None:
+    return f"Poster: {image}" if image else None
+
+
+def _paragraphs(*parts: str | None) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
+def _text(value: str) -> str:
+    """Multi-line text made safe for any parser: one kind of newline, no control characters."""
+    return _CONTROLS.sub("", _LINE_BREAKS.sub("\n", value))
+
+
+def _line(value: str) -> str:
+    """Single-line text (titles, network): line breaks become spaces, since a SUMMARY is one line."""
+    return " ".join(_text(value).split("\n")).strip()
+
+
+def _uri(value: str | None) -> str | None:
+    """A URI property value is written raw (no TEXT escaping applies), so anything odd is left out."""
+    return value if value and _URI.fullmatch(value) else None
+
+
+# --- serialization ---------------------------------------------------------------------------------
+
+
+def render(calendar: CalendarInfo, events: Sequence[Event], revisions: Mapping[str, Revision]) -> bytes:
+    """The whole feed; unchanged events come from a per-process cache of their serialized bytes."""
+    ordered = sorted(events, key=lambda event: (event.order, event.uid))
+    if len({event.uid for event in ordered}) != len(ordered):
+        raise ValueError("two events share a UID")
+    head, tail = _calendar_frame(calendar)
+    parts = [head]
+    parts.extend(_serialized(event, revisions[event.uid]) for event in ordered)
+    parts.append(tail)
+    return b"".join(parts)
+
+
+def _calendar_frame(calendar: CalendarInfo) -> tuple[bytes, bytes]:
+    """The VCALENDAR lines before and after the events."""
+    ics = _IcsCalendar()
+    ics.add("version", "2.0")
+    ics.add("prodid", PRODID)
+    ics.add("calscale", "GREGORIAN")
+    name, description = vText(_line(calendar.name)), vText(_text(calendar.description))
+    ics.add("name", name)
+    ics.add("x-wr-calname", name)
+    ics.add("description", description)
+    ics.add("x-wr-caldesc", description)
+    ics.add("refresh-interval", vDuration(calendar.refresh), parameters={"VALUE": "DURATION"})
+    ics.add("x-published-ttl", vDuration(calendar.refresh))
+    body: bytes = ics.to_ical(sorted=False)
+    end = b"END:VCALENDAR\r\n"
+    return body.removesuffix(end), end
+
+
+def _serialized(event: Event, revision: Revision) -> bytes:
+    key = (event.uid, event.fingerprint, revision.sequence, revision.modified)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _serialize(event, revision)
+        _CACHE.put(key, cached)
+    return cached
+
+
+def _serialize(event: Event, revision: Revision) -> bytes:
+    if revision.modified.tzinfo is None:
+        raise ValueError(f"revision of {event.uid} has a naive modified time")
+    modified = revision.modified.astimezone(UTC).replace(microsecond=0)
+    vevent = _IcsEvent()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", modified)
+    vevent.add("last-modified", modified)
+    vevent.add("sequence", revision.sequence)
+    vevent.add("dtstart", event.start)
+    vevent.add("dtend", event.end)
+    vevent.add("summary", event.summary)
+    if event.description:
+        vevent.add("description", event.description)
+    if event.location:
+        vevent.add("location", event.location)
+    if event.url:
+        vevent.add("url", event.url)
+    vevent.add("categories", list(event.categories))
+    vevent.add("status", "CONFIRMED")
+    vevent.add("transp", "TRANSPARENT")
+    vevent.add("x-microsoft-cdo-busystatus", "FREE")
+    if event.image:
+        image_params = {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": "image/jpeg"}
+        vevent.add("image", event.image, parameters=image_params)
+        vevent.add("attach", event.image, parameters={"FMTTYPE": "image/jpeg"})
+    if event.alarm_minutes is not None:
+        alarm = _IcsAlarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", timedelta(minutes=-event.alarm_minutes))
+        alarm.add("description", event.summary)
+        vevent.add_component(alarm)
+    serialized: bytes = vevent.to_ical(sorted=False)
+    return serialized
+
+
+class _ByteBoundedCache:
+    """An LRU of serialized VEVENTs bounded by total size, since descriptions vary from 0 to many KB.
+
+    Keys include SEQUENCE and LAST-MODIFIED as well as the fingerprint, so an entry can never be
+    served for a different revision; stale entries simply age out.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._size = 0
+        self._items: OrderedDict[object, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: object, value: bytes) -> None:
+        with self._lock:
+            previous = self._items.pop(key, None)
+            self._size += len(value) - (len(previous) if previous is not None else 0)
+            self._items[key] = value
+            while self._size > self._max_bytes and self._items:
+                _, evicted = self._items.popitem(last=False)
+                self._size -= len(evicted)
+
+
+_CACHE = _ByteBoundedCache(max_bytes=64 * 1024 * 1024)
