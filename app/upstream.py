@@ -1,0 +1,197 @@
+"""The one error taxonomy and the one retrying JSON request that every upstream client shares.
+
+Why here and not in each client: Trakt and TMDB fail in the same ways (overloaded, rate limited,
+Cloudflare pages instead of JSON, sockets that hang). Handlers upstream of the clients should only
+ever decide "reconnect the user", "try later" or "serve stale", so every failure is folded into the
+small set of exceptions below and no `httpx` exception leaves this module.
+
+Messages name the method, host and path only: query strings and bodies may carry API keys, device
+codes or tokens, so they never reach an exception or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("airdate.upstream")
+
+Sleep = Callable[[float], Awaitable[None]]
+Random = Callable[[], float]
+
+TRANSIENT_STATUSES = frozenset({502, 503, 504, 520, 521, 522})
+BACKOFF_BASE = 0.25  # seconds before the first retry of a transient failure
+RATE_LIMIT_BACKOFF_BASE = 30.0  # a 429 without Retry-After comes from abuse shields: back off for real
+MAX_INLINE_WAIT = 2.0  # the longest Retry-After worth waiting out inside one request
+
+
+class UpstreamError(Exception):
+    """Anything that went wrong talking to Trakt or TMDB; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthRevoked(UpstreamError):
+    """The user's grant is gone (invalid_grant, or a 401 a refresh cannot fix): ask them to reconnect."""
+
+
+class RateLimited(UpstreamError):
+    """Upstream (or our own budget) says not now; `retry_after` is how many seconds to stay away."""
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class Unavailable(UpstreamError):
+    """Upstream is down, overloaded or unreachable, and a few quick retries did not help."""
+
+
+class BadResponse(UpstreamError):
+    """Upstream answered something we cannot use: malformed JSON, an HTML page, an unexpected status."""
+
+
+def backoff(attempt: int, base: float, rng: Random) -> float:
+    """Exponential delay with jitter, so many clients that failed together do not retry together."""
+    return float(base * 2**attempt * (1.0 + rng()))
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """`Retry-After` as seconds, or None when absent or not a delta (HTTP dates are treated as absent)."""
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    params: Mapping[str, str] | None = None,
+    expect: Collection[int] = (),
+    retries: int = 2,
+    attempt_timeout: float | None = None,
+    sleep: Sleep = asyncio.sleep,
+    rng: Random = random.random,
+    max_wait: float = MAX_INLINE_WAIT,
+) -> tuple[int, Any, httpx.Headers]:
+    """Send one request and return (status, decoded JSON or None for an empty body, headers).
+
+    2xx and the statuses in `expect` are returned for the caller to interpret (the device flow
+    reads 400/404/409/410/418/429 as answers, not failures); everything else becomes an
+    `UpstreamError`. Transient failures are retried at most `retries` times with jittered
+    exponential backoff; one short `Retry-After` (<= `max_wait`) is waited out inline, since that
+    is cheaper for the caller than a failed request. `url` must not carry secrets: it appears in
+    messages, whereas `params`, `headers` and `json` never do.
+    """
+    where = _describe(method, url)
+    waited_for_rate_limit = False
+    attempt = 0
+    while True:
+        try:
+            response = await _send(http, method, url, headers, json, params, attempt_timeout)
+        except httpx.TransportError as exc:  # timeouts, refused/reset connections, protocol errors
+            problem = f"{where}: {type(exc).__name__}"
+            if attempt >= retries:
+                raise Unavailable(f"{problem} after {attempt + 1} attempts") from None
+            await _pause(sleep, backoff(attempt, BACKOFF_BASE, rng), problem)
+            attempt += 1
+            continue
+        status = response.status_code
+        if status in expect or 200 <= status < 300:
+            return status, _decode(response, where, strict=200 <= status < 300), response.headers
+        if status == 429:
+            retry_after = retry_after_seconds(response.headers)
+            can_wait = retry_after is not None and retry_after <= max_wait and not waited_for_rate_limit
+            if retry_after is not None and can_wait and attempt < retries:
+                waited_for_rate_limit = True
+                await _pause(sleep, retry_after, f"{where}: 429")
+                attempt += 1
+                continue
+            if retry_after is None:
+                retry_after = backoff(attempt, RATE_LIMIT_BACKOFF_BASE, rng)
+            raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after)
+        if status in TRANSIENT_STATUSES:
+            if attempt >= retries:
+                raise Unavailable(f"{where}: {status} after {attempt + 1} attempts", status=status)
+            await _pause(sleep, backoff(attempt, BACKOFF_BASE, rng), f"{where}: {status}")
+            attempt += 1
+            continue
+        if status >= 500:
+            raise Unavailable(f"{where}: server error {status}", status=status)
+        raise BadResponse(f"{where}: unexpected status {status}", status=status)
+
+
+async def _send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None,
+    json: Any,
+    params: Mapping[str, str] | None,
+    attempt_timeout: float | None,
+) -> httpx.Response:
+    """One attempt; non-transport httpx failures are translated here so none can escape."""
+    try:
+        return await http.request(
+            method,
+            url,
+            headers=headers,
+            json=json,
+            params=params,
+            timeout=httpx.USE_CLIENT_DEFAULT if attempt_timeout is None else attempt_timeout,
+        )
+    except httpx.TransportError:
+        raise
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+        raise BadResponse(f"{_describe(method, url)}: {type(exc).__name__}") from None
+
+
+def _decode(response: httpx.Response, where: str, *, strict: bool) -> Any:
+    """The JSON body, None for an empty one; `strict` (success statuses) turns garbage into BadResponse.
+
+    Non-strict bodies belong to statuses the caller interprets by code alone, where a stray HTML
+    error page must not hide the status the caller is waiting for.
+    """
+    if not response.content.strip():
+        return None
+    if "html" in response.headers.get("content-type", ""):
+        reason = "HTML where JSON was expected"
+    else:
+        try:
+            return jsonlib.loads(response.content)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+            reason = "malformed JSON"
+    if not strict:
+        return None
+    raise BadResponse(f"{where}: {reason} ({response.status_code})", status=response.status_code)
+
+
+async def _pause(sleep: Sleep, seconds: float, problem: str) -> None:
+    log.warning("%s; retrying in %.2f s", problem, seconds)
+    await sleep(seconds)
+
+
+def _describe(method: str, url: str) -> str:
+    """Method, host and path: never the query string, which may hold a TMDB api_key."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return f"{method} <invalid URL>"
+    return f"{method} {parsed.host}{parsed.path}"
