@@ -1,0 +1,85 @@
+"""Call recording and fault injection, wrapped around every non-control route.
+
+Faults are applied before any handler runs, so they hit OAuth, Trakt and TMDB alike and
+before authentication: a test can make the token endpoint return 503 without a valid client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp
+
+from app.sandbox.state import Call, Fault
+from app.sandbox.web import tmdb_error
+
+if TYPE_CHECKING:
+    from app.sandbox.app import Sandbox
+
+CONTROL_PREFIX = "/_sandbox"
+MALFORMED = b'[{"first_aired": "2026-11-2'
+CLOUDFLARE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Access denied | api.trakt.tv used Cloudflare to "
+    "restrict access</title></head><body><h1>Error 1015</h1><p>You are being rate limited."
+    "</p><p>Cloudflare Ray ID: 0000000000000000</p></body></html>"
+)
+
+
+def fault_response(fault: Fault, path: str, clock_now_iso: str) -> Response:
+    """The scripted answer: truncated JSON, a Cloudflare page, or an error in the API's own style."""
+    headers: dict[str, str] = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = str(fault.retry_after)
+        if fault.status == 429:
+            headers["X-Ratelimit"] = json.dumps({
+                "name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 500, "remaining": 0,
+                "until": clock_now_iso,
+            }, separators=(",", ":"))
+    if fault.body == "malformed":
+        return Response(MALFORMED, status_code=fault.status or 200,
+                        media_type="application/json", headers=headers)
+    status = fault.status or 503
+    if fault.body == "html":
+        return HTMLResponse(CLOUDFLARE_PAGE, status_code=status,
+                            headers={"Server": "cloudflare", **headers})
+    if path.startswith("/3/"):
+        response: Response = tmdb_error(status, 46, "API under maintenance, try again later.")
+    else:
+        response = JSONResponse({"error": "sandbox fault", "status": status}, status_code=status)
+    response.headers.update(headers)
+    return response
+
+
+class SandboxMiddleware(BaseHTTPMiddleware):
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        super().__init__(app)
+        self.sb = sandbox
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        if path.startswith(CONTROL_PREFIX):
+            return await call_next(request)
+        arrived = self.sb.clock()
+        fault = self.sb.take_fault(path)
+        if fault is not None and fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault is not None and (fault.status is not None or fault.body is not None):
+            until = arrived + timedelta(seconds=fault.retry_after or 0)
+            response = fault_response(fault, path, until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        else:
+            response = await call_next(request)
+        self.sb.calls.append(Call(
+            method=request.method,
+            path=path,
+            query=request.url.query,
+            status=response.status_code,
+            at=arrived,
+            user_agent=request.headers.get("user-agent"),
+        ))
+        return response

@@ -1,0 +1,195 @@
+"""Mutable sandbox state: users, tokens, codes, configuration, faults, the call log.
+
+Kept apart from the HTTP handlers so the rules (single-use refresh tokens, expiry by the
+sandbox clock, per-token rate windows) read in one place and tests can inspect them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+DeviceOutcome = Literal["approve", "deny", "expire"]
+RATE_LIMIT = 500
+RATE_PERIOD = 300
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    query: str
+    status: int
+    at: datetime
+    user_agent: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "at": self.at.isoformat(),
+            "user_agent": self.user_agent,
+        }
+
+
+@dataclass
+class Fault:
+    """A scripted misbehaviour for requests under `prefix` (see the control API)."""
+
+    prefix: str
+    status: int | None = None
+    delay_ms: int = 0
+    body: Literal["malformed", "html"] | None = None
+    retry_after: int | None = None
+    times: int | None = None
+
+
+@dataclass
+class Config:
+    access_token_ttl: int = 604800
+    device_interval: int = 1
+    device_outcome: DeviceOutcome = "approve"
+    enforce_interval: bool = False
+    enforce_rate_limit: bool = True
+    next_user: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    slug: str
+    username: str
+    timezone: str
+
+    @property
+    def uuid(self) -> str:
+        return hashlib.sha1(self.slug.encode()).hexdigest()
+
+
+DEFAULT_USER = User(slug="demo", username="Demo", timezone="America/New_York")
+
+
+@dataclass
+class Token:
+    access_token: str
+    refresh_token: str
+    user: User
+    created_at: int
+    expires_in: int
+    valid: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+            "scope": "public",
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
+class DeviceCode:
+    device_code: str
+    user_code: str
+    created_at: datetime
+    polls: int = 0
+    last_poll: datetime | None = None
+    used: bool = False
+
+
+@dataclass(frozen=True)
+class AuthCode:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    user: User
+
+
+@dataclass
+class RateWindow:
+    started: datetime
+    count: int = 0
+
+
+@dataclass
+class AuthState:
+    """Everything an OAuth exchange can create or invalidate."""
+
+    users: dict[str, User] = field(default_factory=lambda: {"demo": DEFAULT_USER})
+    tokens: dict[str, Token] = field(default_factory=dict)
+    refresh_index: dict[str, Token] = field(default_factory=dict)
+    device_codes: dict[str, DeviceCode] = field(default_factory=dict)
+    auth_codes: dict[str, AuthCode] = field(default_factory=dict)
+    refreshes: dict[str, int] = field(default_factory=dict)
+    windows: dict[str, RateWindow] = field(default_factory=dict)
+
+    def claim_user(self, config: Config) -> User:
+        """The user an approval belongs to: `next_user` once, then back to the default user."""
+        wanted = config.next_user
+        config.next_user = None
+        if not wanted:
+            return DEFAULT_USER
+        user = User(
+            slug=wanted["slug"],
+            username=wanted.get("username", wanted["slug"]),
+            timezone=wanted.get("timezone", DEFAULT_USER.timezone),
+        )
+        self.users[user.slug] = user
+        return user
+
+    def issue(self, user: User, now: datetime, ttl: int) -> Token:
+        token = Token(
+            access_token=secrets.token_hex(32),
+            refresh_token=secrets.token_hex(32),
+            user=user,
+            created_at=int(now.timestamp()),
+            expires_in=ttl,
+        )
+        self.tokens[token.access_token] = token
+        self.refresh_index[token.refresh_token] = token
+        return token
+
+    def refresh(self, refresh_token: str, now: datetime, ttl: int) -> Token | None:
+        """Rotate a refresh token; it is single-use, as Trakt's auth stack is since 2026-07."""
+        old = self.refresh_index.pop(refresh_token, None)
+        if old is None or not old.valid:
+            return None
+        old.valid = False
+        self.refreshes[old.user.slug] = self.refreshes.get(old.user.slug, 0) + 1
+        return self.issue(old.user, now, ttl)
+
+    def revoke(self, token: str) -> None:
+        found = self.tokens.get(token) or self.refresh_index.get(token)
+        if found is not None:
+            found.valid = False
+            self.refresh_index.pop(found.refresh_token, None)
+
+    def revoke_user(self, slug: str) -> int:
+        revoked = [t for t in self.tokens.values() if t.user.slug == slug and t.valid]
+        for token in revoked:
+            self.revoke(token.access_token)
+        return len(revoked)
+
+    def bearer(self, token: str, now: datetime) -> Token | None:
+        found = self.tokens.get(token)
+        if found is None or not found.valid:
+            return None
+        if now.timestamp() >= found.created_at + found.expires_in:
+            return None
+        return found
+
+    def spend(self, token: str, now: datetime) -> RateWindow | None:
+        """Count one GET against the token's 5-minute window; return the window when exhausted."""
+        window = self.windows.get(token)
+        if window is None or now >= window.started + timedelta(seconds=RATE_PERIOD):
+            window = self.windows[token] = RateWindow(started=now)
+        if window.count >= RATE_LIMIT:
+            return window
+        window.count += 1
+        return None
