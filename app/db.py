@@ -1,0 +1,114 @@
+"""Engine and session factory from a database URL, plus the one upsert helper.
+
+Why here: SQLite and PostgreSQL need different connection settings (pragmas vs. a pool that survives
+server restarts) and different `INSERT ... ON CONFLICT` constructs; keeping both choices in one module
+means the rest of the code never branches on the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import Insert
+
+# WAL lets feed reads proceed while a refresh writes; foreign_keys makes ON DELETE CASCADE real (SQLite
+# ignores FKs by default); busy_timeout turns brief writer contention into a wait instead of an error;
+# synchronous=NORMAL is durable enough under WAL and much faster than FULL.
+SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
+    ("journal_mode", "WAL"),
+    ("foreign_keys", "ON"),
+    ("busy_timeout", "5000"),
+    ("synchronous", "NORMAL"),
+)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine configured for the backend named in `url`.
+
+    For SQLite the database file's directory is created first, so a fresh checkout or container
+    volume works without a manual `mkdir`.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _ensure_sqlite_directory(parsed)
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+        return engine
+    # pool_pre_ping: a PostgreSQL restart or an idle-timeout proxy would otherwise hand out dead
+    # connections; pool_recycle bounds connection age below common server/proxy idle limits.
+    return create_async_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_recycle=1800)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The process's one session factory.
+
+    expire_on_commit=False because objects are read after commit (rendering, responses) and an
+    expired attribute would trigger implicit async I/O, which SQLAlchemy cannot do.
+    """
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_postgres(bind: AsyncEngine | AsyncConnection | AsyncSession) -> bool:
+    """Whether `bind` talks to PostgreSQL; callers use it to pick dialect-specific SQL."""
+    dialect = bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
+    return dialect.name == "postgresql"
+
+
+def upsert(
+    table: Table | type[DeclarativeBase],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str],
+    dialect_name: str,
+) -> Insert:
+    """`INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col` for each column in `update`.
+
+    Both backends spell this the same way but SQLAlchemy builds it from two different `insert`
+    constructs; one helper keeps callers from branching. An empty `update` means DO NOTHING, which is
+    how "insert if absent" is written.
+    """
+    statement: sqlite.Insert | postgresql.Insert
+    if dialect_name == "sqlite":
+        statement = sqlite.insert(table)
+    elif dialect_name == "postgresql":
+        statement = postgresql.insert(table)
+    else:
+        raise ValueError(f"upsert is not supported on dialect {dialect_name!r}")
+    rows = [dict(values)] if isinstance(values, Mapping) else [dict(row) for row in values]
+    statement = statement.values(rows)
+    if not update:
+        return statement.on_conflict_do_nothing(index_elements=list(key))
+    return statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: statement.excluded[name] for name in update}
+    )
+
+
+def _ensure_sqlite_directory(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        return
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for name, value in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {name}={value}")
+    finally:
+        cursor.close()

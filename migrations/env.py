@@ -1,0 +1,49 @@
+"""Alembic environment: runs migrations over the app's own async engine.
+
+Why the app's engine (`app.db.create_engine`) rather than Alembic's default: it applies the SQLite
+pragmas (foreign keys on) and creates the database directory, so a migrated database behaves exactly
+like the one the service opens. The URL comes from `config.attributes["database_url"]`, set by
+`app.migrate.alembic_config`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from app.db import create_engine
+from app.models import Base
+
+target_metadata = Base.metadata
+
+
+def run_migrations(connection: Connection) -> None:
+    """Configure the context on a live connection and run the pending migrations."""
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        # SQLite cannot ALTER most things; batch mode rebuilds the table instead, so later
+        # migrations can change columns and constraints on both backends with one script.
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    """Open the app's engine for the configured URL and migrate over one connection."""
+    engine = create_engine(context.config.attributes["database_url"])
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_migrations)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run `airdate migrate` against a database")
+asyncio.run(run_online())
