@@ -1,0 +1,394 @@
+"""Trakt client: OAuth (device code, authorization code + PKCE, single-use refresh, revoke) and calendars.
+
+Why a factory over the shared `httpx.AsyncClient`: one connection pool per process, and tests point
+the same code at the sandbox by changing `Settings` alone. The client returns plain dataclasses and
+JSON, and raises only the `app.upstream` taxonomy (plus `DeviceFlowError` for the answers a device
+sign-in can end with), so callers decide "reconnect", "retry later" or "serve stale" without ever
+touching HTTP.
+
+Tokens, refresh tokens and device codes never appear in reprs, log lines or exception messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import random
+import secrets
+from collections import deque
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+
+from app import __version__
+from app.config import Settings
+from app.sources import Source
+from app.upstream import (
+    AuthRevoked,
+    BadResponse,
+    Random,
+    RateLimited,
+    Sleep,
+    UpstreamError,
+    request_json,
+)
+
+Clock = Callable[[], datetime]
+
+MAX_CALENDAR_DAYS = 33  # Trakt silently truncates longer ranges, so a longer request is a bug
+GET_BUDGET = 450  # Trakt allows 500 GETs per 5 minutes per user; keep headroom for retries
+GET_WINDOW = 300.0
+SLOW_DOWN_STEP = 5  # seconds added to the device poll interval on 429, as RFC 8628 asks
+CALLBACK_PATH = "/auth/callback"  # where the web sign-in lands; the Trakt app must list this URI
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """What a token grant returns; persist both tokens together, the refresh token is single-use."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    created_at: int
+    expires_in: int
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at + self.expires_in, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCode:
+    """A device sign-in in progress: show `user_code` and `verification_url`, keep `device_code` secret."""
+
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_url: str
+    expires_in: int
+    interval: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    """Who the token belongs to, and the time zone their calendar days are cut in."""
+
+    slug: str
+    username: str
+    uuid: str | None
+    timezone: str
+    name: str | None
+
+
+DeviceFlowReason = Literal["invalid_code", "already_used", "expired", "denied"]
+_DEVICE_ENDINGS: Mapping[int, DeviceFlowReason] = {
+    404: "invalid_code",
+    409: "already_used",
+    410: "expired",
+    418: "denied",
+}
+
+
+class DeviceFlowError(UpstreamError):
+    """A device sign-in ended without a token; `reason` says how, so the CLI can say what to do."""
+
+    def __init__(self, reason: DeviceFlowReason) -> None:
+        super().__init__(f"device sign-in failed: {reason.replace('_', ' ')}")
+        self.reason: DeviceFlowReason = reason
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (code_verifier, S256 code_challenge): Trakt's auth stack refuses sign-ins without one."""
+    verifier = secrets.token_urlsafe(64)  # 86 chars of [A-Za-z0-9_-], inside RFC 7636's 43..128
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class GetBudget:
+    """An in-process sliding window of GETs per access token, so we stop before Trakt's 429 does.
+
+    Keys are hashes: the budget outlives requests and must never hold a token. Several instances
+    each keep their own window, which is why the limit leaves headroom below Trakt's.
+    """
+
+    def __init__(self, clock: Clock, limit: int = GET_BUDGET, window: float = GET_WINDOW) -> None:
+        self._clock = clock
+        self._limit = limit
+        self._window = window
+        self._spent: dict[str, deque[datetime]] = {}
+
+    def spend(self, access_token: str) -> None:
+        """Record one GET, or raise RateLimited (without recording) when the window is full."""
+        now = self._clock()
+        self._forget_before(now - timedelta(seconds=self._window))
+        key = hashlib.sha256(access_token.encode()).hexdigest()
+        spent = self._spent.setdefault(key, deque())
+        if len(spent) >= self._limit:
+            wait = (spent[0] + timedelta(seconds=self._window) - now).total_seconds()
+            raise RateLimited("Trakt GET budget for this user is spent", retry_after=wait, status=None)
+        spent.append(now)
+
+    def _forget_before(self, cutoff: datetime) -> None:
+        for key in list(self._spent):
+            spent = self._spent[key]
+            while spent and spent[0] <= cutoff:
+                spent.popleft()
+            if not spent:
+                del self._spent[key]
+
+
+class TraktClient:
+    """Built by `create_trakt`; one per process, safe to share across requests."""
+
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, *, clock: Clock, sleep: Sleep, rng: Random
+    ) -> None:
+        self._client_id = settings.require_trakt()
+        self._client_secret = settings.trakt_client_secret
+        self._api = settings.trakt_api_url
+        self._auth = settings.trakt_auth_url
+        self.redirect_uri = settings.public_url + CALLBACK_PATH
+        self._http = http
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        self._budget = GetBudget(clock)
+
+    # -- device code flow -------------------------------------------------------------------
+
+    async def device_code(self) -> DeviceCode:
+        _, body, _ = await self._oauth("/oauth/device/code", {"client_id": self._client_id})
+        obj = _object(body, "device code")
+        return DeviceCode(
+            device_code=_str(obj, "device_code"),
+            user_code=_str(obj, "user_code"),
+            verification_url=_str(obj, "verification_url"),
+            expires_in=_int(obj, "expires_in"),
+            interval=_int(obj, "interval"),
+        )
+
+    async def poll_device_token(self, device_code: str) -> TokenSet | None:
+        """One poll: the token once approved, None while pending or when told to slow down."""
+        _, tokens = await self._poll(device_code)
+        return tokens
+
+    async def wait_for_device_token(
+        self, code: DeviceCode, *, on_wait: Callable[[], None] | None = None
+    ) -> TokenSet:
+        """Poll every `interval` seconds (longer after a 429) until approved, refused or expired.
+
+        Expiry is judged by the injected clock, so a test can jump past `expires_in` without waiting.
+        """
+        deadline = self._clock() + timedelta(seconds=code.expires_in)
+        interval = code.interval
+        while True:
+            await self._sleep(interval)
+            if self._clock() >= deadline:
+                raise DeviceFlowError("expired")
+            status, tokens = await self._poll(code.device_code)
+            if tokens is not None:
+                return tokens
+            if status == 429:
+                interval += SLOW_DOWN_STEP
+            if on_wait is not None:
+                on_wait()
+
+    async def _poll(self, device_code: str) -> tuple[int, TokenSet | None]:
+        status, body, _ = await self._oauth(
+            "/oauth/device/token",
+            self._with_secret({"code": device_code, "client_id": self._client_id}),
+            expect={400, 429, *_DEVICE_ENDINGS},
+        )
+        if status in _DEVICE_ENDINGS:
+            raise DeviceFlowError(_DEVICE_ENDINGS[status])
+        if status in (400, 429):
+            return status, None
+        return status, _token_set(body)
+
+    # -- authorization code flow with PKCE ----------------------------------------------------
+
+    def authorize_url(self, *, state: str, code_challenge: str, redirect_uri: str) -> str:
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self._client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "code_challenge": code_challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        return f"{self._auth}/oauth/authorize?{query}"
+
+    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        """Trade the callback's code for tokens; a stale or replayed code is AuthRevoked."""
+        return await self._grant(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": code_verifier,
+                "redirect_uri": redirect_uri,
+            }
+        )
+
+    async def refresh(self, refresh_token: str, *, redirect_uri: str | None = None) -> TokenSet:
+        """Rotate tokens. The old refresh token is dead afterwards: store the result before anything else.
+
+        `redirect_uri` is part of Trakt's refresh schema; it defaults to this app's web callback.
+        """
+        return await self._grant(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "redirect_uri": redirect_uri or self.redirect_uri,
+            }
+        )
+
+    async def revoke(self, access_token: str) -> None:
+        await self._oauth(
+            "/oauth/revoke", self._with_secret({"token": access_token, "client_id": self._client_id})
+        )
+
+    async def _grant(self, body: dict[str, str]) -> TokenSet:
+        status, answer, _ = await self._oauth(
+            "/oauth/token",
+            self._with_secret({**body, "client_id": self._client_id}),
+            expect={400, 401},
+        )
+        if status in (400, 401):
+            error = answer.get("error") if isinstance(answer, dict) else None
+            raise AuthRevoked(f"Trakt refused the grant ({error or status})", status=status)
+        return _token_set(answer)
+
+    # -- API -----------------------------------------------------------------------------------
+
+    async def user_settings(self, access_token: str) -> UserSettings:
+        body = _object(await self._get("/users/settings", access_token), "user settings")
+        user = _object(body.get("user"), "user settings .user")
+        ids = _object(user.get("ids"), "user settings .user.ids")
+        account = _object(body.get("account"), "user settings .account")
+        return UserSettings(
+            slug=_str(ids, "slug"),
+            username=_str(user, "username"),
+            uuid=_optional_str(ids, "uuid"),
+            timezone=_str(account, "timezone"),
+            name=_optional_str(user, "name"),
+        )
+
+    async def calendar(
+        self, access_token: str, source: Source, start: date, days: int, *, ignore_watched: bool = False
+    ) -> list[dict[str, Any]]:
+        """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect."""
+        if not 1 <= days <= MAX_CALENDAR_DAYS:
+            raise ValueError(f"days must be 1..{MAX_CALENDAR_DAYS}, got {days}")
+        params = {"extended": "full"}
+        if ignore_watched:
+            params["ignore_watched"] = "true"
+        path = f"/calendars/my/{source.trakt_path}/{start:%Y-%m-%d}/{days}"
+        body = await self._get(path, access_token, params)
+        if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+            raise BadResponse(f"GET {path}: expected a JSON list of objects")
+        return body
+
+    async def _get(self, path: str, access_token: str, params: Mapping[str, str] | None = None) -> Any:
+        self._budget.spend(access_token)
+        status, body, _ = await request_json(
+            self._http,
+            "GET",
+            self._api + path,
+            headers=self._headers(access_token),
+            params=params,
+            expect={401},
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+        if status == 401:
+            raise AuthRevoked(f"GET {path}: Trakt rejected the access token (401)", status=401)
+        return body
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _oauth(
+        self, path: str, body: Mapping[str, str], *, expect: Collection[int] = ()
+    ) -> tuple[int, Any, httpx.Headers]:
+        return await request_json(
+            self._http,
+            "POST",
+            self._auth + path,
+            headers=self._headers(None),
+            json=dict(body),
+            expect=expect,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+
+    def _headers(self, access_token: str | None) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"airdate/{__version__}",
+            "trakt-api-key": self._client_id,
+            "trakt-api-version": "2",
+        }
+        if access_token is not None:
+            headers["Authorization"] = f"Bearer {access_token}"
+        return headers
+
+    def _with_secret(self, body: dict[str, str]) -> dict[str, str]:
+        """Add the (deprecated, still accepted) client secret when the operator configured one."""
+        if self._client_secret:
+            body["client_secret"] = self._client_secret
+        return body
+
+
+def create_trakt(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    clock: Clock = utc_now,
+    sleep: Sleep = asyncio.sleep,
+    rng: Random = random.random,
+) -> TraktClient:
+    """The Trakt client for this process; raises ConfigError when no client id is configured."""
+    return TraktClient(settings, http, clock=clock, sleep=sleep, rng=rng)
+
+
+def _token_set(body: Any) -> TokenSet:
+    obj = _object(body, "token response")
+    return TokenSet(
+        access_token=_str(obj, "access_token"),
+        refresh_token=_str(obj, "refresh_token"),
+        created_at=_int(obj, "created_at"),
+        expires_in=_int(obj, "expires_in"),
+    )
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadResponse(f"Trakt {what}: expected a JSON object")
+    return value
+
+
+def _str(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadResponse(f"Trakt response: {key!r} missing or not a string")
+    return value
+
+
+def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _int(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadResponse(f"Trakt response: {key!r} missing or not an integer")
+    return value
