@@ -156,11 +156,14 @@ class AuthState:
         return token
 
     def refresh(self, refresh_token: str, now: datetime, ttl: int) -> Token | None:
-        """Rotate a refresh token; it is single-use, as Trakt's auth stack is since 2026-07."""
+        """Rotate a refresh token; it is single-use, as Trakt's auth stack is since 2026-07.
+
+        The old access token stays valid until it expires, so requests in flight during a
+        refresh still succeed, as they do against Trakt.
+        """
         old = self.refresh_index.pop(refresh_token, None)
         if old is None or not old.valid:
             return None
-        old.valid = False
         self.refreshes[old.user.slug] = self.refreshes.get(old.user.slug, 0) + 1
         return self.issue(old.user, now, ttl)
 
