@@ -1,14 +1,16 @@
 """Unit behaviour of the iCalendar generator: what each kind of entry becomes, decoded by `icalendar`.
 
-The factories at the top are shared with the other `test_ics_*` modules, so every test builds
-entries the same way and says only what matters to it.
+The factories and `assert_conforms` at the top are shared with the other `test_ics_*` modules, so
+every test builds entries the same way, judges files the same way and says only what matters to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,8 @@ from app import __version__, ics
 from app.entries import Entry, Episode, Movie, Release, ReleaseKind, Show
 from app.ics import CalendarInfo, Event, Notice, PosterKey, RenderOptions, Revision, build_events, render
 from tests.conformance.lint import lint
+from tests.conformance.model import ParsedAlarm, ParsedEvent
+from tests.conformance.parsers import PARSERS
 
 MODIFIED = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -82,6 +86,74 @@ def vevents(data: bytes) -> list[icalendar.Event]:
     assert [finding for finding in lint(data) if finding.severity == "error"] == []
     calendar = icalendar.Calendar.from_ical(data)
     return [event for event in calendar.walk("VEVENT") if isinstance(event, icalendar.Event)]
+
+
+def expected_event(event: Event, revision: Revision) -> ParsedEvent:
+    """What a faithful parser must decode for one event: the built values, unchanged by the trip."""
+    stamp = revision.modified.astimezone(UTC).replace(microsecond=0)
+    alarms = (
+        ()
+        if event.alarm_minutes is None
+        else (ParsedAlarm("DISPLAY", timedelta(minutes=-event.alarm_minutes), event.summary),)
+    )
+    return ParsedEvent(
+        uid=event.uid,
+        summary=event.summary,
+        description=event.description or None,
+        location=event.location,
+        url=event.url,
+        start=event.start,
+        end=event.end,
+        categories=event.categories,
+        transp="TRANSPARENT",
+        status="CONFIRMED",
+        sequence=revision.sequence,
+        last_modified=stamp,
+        dtstamp=stamp,
+        image=event.image,
+        attach=event.image,
+        alarms=alarms,
+    )
+
+
+@cache
+def blind_spots(parser: str) -> Mapping[str, object]:
+    """Fields a parser never exposes (and the placeholder it reports instead), found on a rich event.
+
+    Masking only these keeps every other field strict: a parser that drops a value it can expose
+    still fails, while calcurse (no UID, no categories...) is judged on what it does keep.
+    """
+    entry = episode(
+        of=show(trakt_id=1, network="HBO", slug="s"), title="T", overview="O", episode_type="season_finale"
+    )
+    events = build_events([entry], {("show", 1): POSTER}, options(alarm_minutes=10))
+    (parsed,) = PARSERS[parser](render(CALENDAR, events, revisions_for(events, sequence=1))).events
+    return {
+        field.name: getattr(parsed, field.name)
+        for field in fields(parsed)
+        if getattr(parsed, field.name) in (None, "")
+    }
+
+
+def assert_conforms(
+    data: bytes,
+    events: Sequence[Event],
+    revisions: Mapping[str, Revision],
+    parsers: Iterable[str] = tuple(PARSERS),
+) -> None:
+    """The file lints clean and every named parser decodes exactly the events, in file order."""
+    assert [finding for finding in lint(data) if finding.severity == "error"] == []
+    want = [expected_event(event, revisions[event.uid]) for event in events]
+    for name in parsers:
+        blind = blind_spots(name)
+        masked = [replace(event, **blind) for event in want]  # type: ignore[arg-type]
+        calendar = PARSERS[name](data)
+        if "uid" in blind:  # without UIDs the parser's order is its own; compare as a multiset
+            assert Counter(calendar.events) == Counter(masked), name
+        else:
+            assert list(calendar.events) == masked, name
+        if calendar.props:
+            assert calendar.props["X-WR-CALNAME"] == calendar.props["NAME"], name
 
 
 def only(data: bytes) -> icalendar.Event:
