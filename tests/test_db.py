@@ -1,0 +1,159 @@
+"""The engine, session factory and upsert helper against real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.db import create_engine, is_postgres, upsert
+from app.models import CalendarChunk, Feed, FeedEvent, MediaItem, TraktConnection, User
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def make_user(slug: str = "sam") -> User:
+    return User(trakt_slug=slug, trakt_username=slug.title(), created_at=NOW, updated_at=NOW)
+
+
+async def test_sqlite_connections_get_pragmas_and_directory(tmp_path: Path) -> None:
+    database = tmp_path / "not" / "yet" / "there.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        # Two connections open at once, so the pool must have set up each one, not just the first.
+        async with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                pragmas = {
+                    name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+                    for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+                }
+                # synchronous is reported as a number: 1 is NORMAL.
+                assert pragmas == {
+                    "journal_mode": "wal",
+                    "foreign_keys": 1,
+                    "busy_timeout": 5000,
+                    "synchronous": 1,
+                }
+    finally:
+        await engine.dispose()
+    assert database.is_file()
+
+
+async def test_is_postgres_matches_backend(
+    database_url: str, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    expected = database_url.startswith("postgresql")
+    async with engine.connect() as connection, session_factory() as session:
+        assert [is_postgres(engine), is_postgres(connection), is_postgres(session)] == [expected] * 3
+
+
+async def test_utc_datetime_round_trips_aware_utc(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    created = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=tokyo)
+    async with session_factory() as session:
+        user = User(trakt_slug="tz", trakt_username="Tz", created_at=created, updated_at=NOW)
+        session.add(user)
+        await session.commit()
+    async with session_factory() as session:
+        loaded = (await session.execute(select(User.created_at, User.updated_at))).one()
+    assert loaded.created_at == created
+    assert loaded.created_at.utcoffset() == timedelta(0)
+    assert loaded.created_at.replace(tzinfo=None) == datetime(2026, 3, 1, 0, 30, 15, 123456)
+    assert loaded.updated_at == NOW and loaded.updated_at.tzinfo is not None
+
+
+async def test_naive_datetime_is_rejected(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async with session_factory() as session:
+        session.add(
+            User(trakt_slug="naive", trakt_username="N", created_at=datetime(2026, 1, 1), updated_at=NOW)
+        )
+        with pytest.raises(StatementError, match="naive datetime"):
+            await session.commit()
+
+
+async def test_upsert_inserts_then_updates_only_named_columns(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    key = ("media_type", "id_source", "external_id")
+    first = {
+        "media_type": "tv",
+        "id_source": "tmdb",
+        "external_id": "1399",
+        "tmdb_id": 1399,
+        "poster_path": "/old.jpg",
+        "fetched_at": NOW,
+    }
+    other = {**first, "external_id": "1400", "tmdb_id": 1400, "poster_path": "/b.jpg"}
+    later = NOW + timedelta(hours=1)
+    dialect = engine.dialect.name
+    async with session_factory() as session:
+        await session.execute(upsert(MediaItem, [first, other], key, ["poster_path", "fetched_at"], dialect))
+        await session.commit()
+        # tmdb_id changes in the new values but is not in `update`, so the stored one must stay.
+        changed = {**first, "tmdb_id": 9, "poster_path": "/new.jpg", "fetched_at": later}
+        await session.execute(upsert(MediaItem, changed, key, ["poster_path", "fetched_at"], dialect))
+        # An empty update list means "insert if absent": the existing row is left alone.
+        await session.execute(upsert(MediaItem, {**other, "poster_path": None}, key, [], dialect))
+        await session.commit()
+    async with session_factory() as session:
+        rows = (
+            await session.execute(
+                select(
+                    MediaItem.external_id, MediaItem.tmdb_id, MediaItem.poster_path, MediaItem.fetched_at
+                ).order_by(MediaItem.external_id)
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("1399", 1399, "/new.jpg", later), ("1400", 1400, "/b.jpg", NOW)]
+
+
+def test_upsert_refuses_unknown_dialect() -> None:
+    with pytest.raises(ValueError, match="mysql"):
+        upsert(MediaItem, {"media_type": "tv"}, ["media_type"], [], "mysql")
+
+
+async def test_deleting_a_user_cascades(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async with session_factory() as session:
+        keep, gone = make_user("keep"), make_user("gone")
+        session.add_all([keep, gone])
+        await session.flush()
+        for user in (keep, gone):
+            feed = Feed(
+                user_id=user.id,
+                token_hash=f"{user.trakt_slug:0>64}",
+                token_encrypted="x",
+                name="All",
+                options={},
+                created_at=NOW,
+            )
+            session.add_all(
+                [
+                    feed,
+                    TraktConnection(
+                        user_id=user.id, access_token="a", refresh_token="r", expires_at=NOW, updated_at=NOW
+                    ),
+                    CalendarChunk(user_id=user.id, source="shows", start_date=date(2026, 11, 1), days=33),
+                ]
+            )
+            await session.flush()
+            session.add(
+                FeedEvent(feed_id=feed.id, uid=f"{user.trakt_slug}@airdate", fingerprint="f", modified_at=NOW)
+            )
+        await session.commit()
+        # A Core delete, so only the database's ON DELETE CASCADE can remove the children.
+        await session.execute(delete(User).where(User.trakt_slug == "gone"))
+        await session.commit()
+        counts = {
+            model.__tablename__: (await session.execute(select(func.count()).select_from(model))).scalar_one()
+            for model in (User, TraktConnection, Feed, CalendarChunk, FeedEvent)
+        }
+    assert counts == {"users": 1, "trakt_connections": 1, "feeds": 1, "calendar_cache": 1, "feed_events": 1}
+
+
+async def test_each_test_gets_an_empty_database(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        users = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
+    assert users == 0
