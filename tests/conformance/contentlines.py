@@ -82,7 +82,5 @@ def _parse(number: int, raw: bytes, report: Report) -> ContentLine | None:
             f"not a content line (raw newline inside a value?): {text[:40]!r}",
         )
         return None
-    params = {
-        p.group("name").upper(): p.group("value") for p in _ONE_PARAM.finditer(match["params"])
-    }
+    params = {p.group("name").upper(): p.group("value") for p in _ONE_PARAM.finditer(match["params"])}
     return ContentLine(number, match["name"].upper(), params, match["value"])

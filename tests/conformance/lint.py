@@ -30,13 +30,11 @@ from .values import (
 Severity = Literal["error", "warning"]
 
 TEXT_PROPERTIES = frozenset(
-    {"SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "NAME", "X-WR-CALNAME", "X-WR-CALDESC",
-     "CONTACT"}
+    {"SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "NAME", "X-WR-CALNAME", "X-WR-CALDESC", "CONTACT"}
 )
 LIST_TEXT_PROPERTIES = frozenset({"CATEGORIES", "RESOURCES"})
 DATE_TIME_PROPERTIES = frozenset(
-    {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE", "DTSTAMP", "LAST-MODIFIED",
-     "CREATED"}
+    {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE", "DTSTAMP", "LAST-MODIFIED", "CREATED"}
 )
 UTC_ONLY_PROPERTIES = frozenset({"DTSTAMP", "LAST-MODIFIED", "CREATED"})
 
@@ -136,12 +134,7 @@ class _Linter:
             if not is_duration(prop.value):
                 self.error(prop.line, "PUBLISHED_TTL", f"{prop.value!r} is not a duration")
         self.check_text(calendar)
-        tzids = {
-            tzid.value
-            for tz in calendar.children
-            if tz.name == "VTIMEZONE"
-            for tzid in tz.all("TZID")
-        }
+        tzids = {tzid.value for tz in calendar.children if tz.name == "VTIMEZONE" for tzid in tz.all("TZID")}
         seen_uids: dict[tuple[str, str], int] = {}
         for child in calendar.children:
             if child.name != "VTIMEZONE":  # its DTSTARTs are local wall times by definition
@@ -166,8 +159,11 @@ class _Linter:
             recurrence = event.first("RECURRENCE-ID")
             key = (uids[0].value, recurrence.value if recurrence else "")
             if key in seen_uids:
-                self.error(uids[0].line, "DUPLICATE_UID",
-                           f"UID {key[0]!r} already used by the VEVENT at line {seen_uids[key]}")
+                self.error(
+                    uids[0].line,
+                    "DUPLICATE_UID",
+                    f"UID {key[0]!r} already used by the VEVENT at line {seen_uids[key]}",
+                )
             seen_uids.setdefault(key, event.line)
         stamps = event.all("DTSTAMP")
         if len(stamps) != 1:
@@ -197,8 +193,11 @@ class _Linter:
         if isinstance(start_value, datetime) != isinstance(end_value, datetime):
             self.error(end.line, "VALUE_TYPE_MISMATCH", "DTSTART and DTEND must both be DATE or DATE-TIME")
         elif not _later(end_value, start_value):
-            self.error(end.line, "DTEND_NOT_AFTER_DTSTART",
-                       "DTEND must be later than DTSTART (all-day DTEND is exclusive)")
+            self.error(
+                end.line,
+                "DTEND_NOT_AFTER_DTSTART",
+                "DTEND must be later than DTSTART (all-day DTEND is exclusive)",
+            )
 
     def check_alarm(self, alarm: _Component) -> None:
         action, trigger = alarm.first("ACTION"), alarm.first("TRIGGER")
@@ -227,17 +226,16 @@ class _Linter:
         for child in component.children:
             self.check_date_times(child, tzids)
 
-    def check_one_date_time(
-        self, prop: ContentLine, value: str, value_type: str, tzid: str | None
-    ) -> None:
+    def check_one_date_time(self, prop: ContentLine, value: str, value_type: str, tzid: str | None) -> None:
         if value_type == "DATE":
             if parse_date(value) is None:
                 self.error(prop.line, "DATE_SYNTAX", f"{prop.name} {value!r} is not a DATE (YYYYMMDD)")
             return
         parsed = parse_date_time(value)
         if parsed is None:
-            self.error(prop.line, "DATE_SYNTAX",
-                       f"{prop.name} {value!r} is not a DATE-TIME (YYYYMMDDTHHMMSS[Z])")
+            self.error(
+                prop.line, "DATE_SYNTAX", f"{prop.name} {value!r} is not a DATE-TIME (YYYYMMDDTHHMMSS[Z])"
+            )
             return
         utc = parsed[1]
         if prop.name in UTC_ONLY_PROPERTIES and not utc:

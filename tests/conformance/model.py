@@ -49,3 +49,24 @@ class ParsedCalendar:
 
     props: Mapping[str, str]
     events: tuple[ParsedEvent, ...]
+
+
+class ParserRejected(Exception):
+    """A parser refused the feed; the message names the parser and its reason.
+
+    One exception for every parser so a test can say "this feed must be refused by X" without
+    knowing X's own error taxonomy.
+    """
+
+    def __init__(self, parser: str, reason: str) -> None:
+        super().__init__(f"{parser} rejected the feed: {reason}")
+        self.parser = parser
+        self.reason = reason
+
+
+class HarnessSetupError(RuntimeError):
+    """A tool the harness needs is missing or misbehaved: a broken setup, not a verdict on the feed.
+
+    Kept apart from ParserRejected so a missing `node_modules` can never pass as "the parser
+    rejected the bad sample".
+    """

@@ -1,0 +1,134 @@
+"""Adapters over parsers that are not Python: Mozilla ical.js (Node) and libical (C).
+
+Both run as a child process on the feed's bytes and print the same JSON shape (see
+node/dump.mjs and libical/dump.c), which `_calendar_from_json` turns into a ParsedCalendar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .model import HarnessSetupError, ParsedAlarm, ParsedCalendar, ParsedEvent, ParserRejected
+
+HERE = Path(__file__).resolve().parent
+NODE_DIR = HERE / "node"
+LIBICAL_SOURCE = HERE / "libical" / "dump.c"
+BUILD_DIR = HERE / ".build"
+TIMEOUT_SECONDS = 60
+REJECTED_EXIT = 2
+
+
+def parse_icaljs(data: bytes) -> ParsedCalendar:
+    """ical.js in lenient mode, exactly as Thunderbird's parser worker configures it."""
+    node = shutil.which("node")
+    if node is None:
+        raise HarnessSetupError("node is not installed: run scripts/system-deps.sh")
+    if not (NODE_DIR / "node_modules" / "ical.js").is_dir():
+        raise HarnessSetupError(
+            f"ical.js is not installed: run make test / npm ci in {NODE_DIR.relative_to(HERE.parents[1])}"
+        )
+    return _calendar_from_json(_run("icaljs", [node, str(NODE_DIR / "dump.mjs")], data))
+
+
+def parse_libical(data: bytes) -> ParsedCalendar:
+    """libical's parser; any X-LIC-ERROR it records anywhere in the tree rejects the feed."""
+    decoded = _run("libical", [str(_libical_binary())], data)
+    if decoded["errors"]:
+        raise ParserRejected("libical", "; ".join(decoded["errors"]))
+    return _calendar_from_json(decoded)
+
+
+def _libical_binary() -> Path:
+    """Compile dump.c on first use; the binary's name carries the source hash so edits rebuild it."""
+    digest = hashlib.sha256(LIBICAL_SOURCE.read_bytes()).hexdigest()[:16]
+    binary = BUILD_DIR / f"libical-dump-{digest}"
+    if binary.exists():
+        return binary
+    for tool in ("gcc", "pkg-config"):
+        if shutil.which(tool) is None:
+            raise HarnessSetupError(f"{tool} is not installed: run scripts/system-deps.sh")
+    flags = subprocess.run(
+        ["pkg-config", "--cflags", "--libs", "libical"], capture_output=True, text=True, check=False
+    )
+    if flags.returncode != 0:
+        raise HarnessSetupError(f"libical-dev is not installed (run scripts/system-deps.sh): {flags.stderr}")
+    BUILD_DIR.mkdir(exist_ok=True)
+    partial = binary.with_suffix(".partial")
+    compiled = subprocess.run(
+        ["gcc", "-O2", "-Wall", "-Werror", "-o", str(partial), str(LIBICAL_SOURCE), *flags.stdout.split()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if compiled.returncode != 0:
+        raise HarnessSetupError(f"compiling {LIBICAL_SOURCE.name} failed:\n{compiled.stderr}")
+    partial.replace(binary)  # atomic, so parallel test workers never run a half-written binary
+    return binary
+
+
+def _run(parser: str, command: list[str], data: bytes) -> Any:
+    result = subprocess.run(command, input=data, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+    stderr = result.stderr.decode("utf-8", errors="replace").strip()
+    if result.returncode == REJECTED_EXIT:
+        raise ParserRejected(parser, stderr)
+    if result.returncode != 0:
+        raise HarnessSetupError(f"{parser} probe crashed (exit {result.returncode}): {stderr}")
+    return json.loads(result.stdout.decode("utf-8", errors="replace"))
+
+
+def _calendar_from_json(decoded: dict[str, Any]) -> ParsedCalendar:
+    return ParsedCalendar(dict(decoded["props"]), tuple(_event(e) for e in decoded["events"]))
+
+
+def _event(raw: dict[str, Any]) -> ParsedEvent:
+    start = _instant(raw["start"])
+    if start is None:
+        raise ParserRejected("probe", f"event {raw['uid']!r} decoded without a start")
+    return ParsedEvent(
+        uid=raw["uid"] or "",
+        summary=raw["summary"],
+        description=raw["description"],
+        location=raw["location"],
+        url=raw["url"],
+        start=start,
+        end=_instant(raw["end"]),
+        categories=tuple(raw["categories"]),
+        transp=raw["transp"],
+        status=raw["status"],
+        sequence=raw["sequence"],
+        last_modified=_utc(raw["last_modified"]),
+        dtstamp=_utc(raw["dtstamp"]),
+        image=raw["image"],
+        attach=raw["attach"],
+        alarms=tuple(
+            ParsedAlarm(
+                action=alarm["action"] or "",
+                trigger=None
+                if alarm["trigger_seconds"] is None
+                else timedelta(seconds=alarm["trigger_seconds"]),
+                description=alarm["description"],
+            )
+            for alarm in raw["alarms"]
+        ),
+    )
+
+
+def _instant(raw: dict[str, Any] | None) -> date | datetime | None:
+    if raw is None:
+        return None
+    if "date" in raw:
+        return date.fromisoformat(raw["date"])
+    return datetime.fromtimestamp(raw["utc"], UTC)
+
+
+def _utc(raw: dict[str, Any] | None) -> datetime | None:
+    value = _instant(raw)
+    if value is not None and not isinstance(value, datetime):
+        raise ParserRejected("probe", f"a DATE where only DATE-TIME is allowed: {value}")
+    return value
