@@ -1,0 +1,54 @@
+# The verbs people type. Everything installs itself on first use: a fresh machine needs only
+# Python 3.11+ (and, for `make test`, the system packages in scripts/system-deps.sh).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_DIR := tests/conformance/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo run test lint bench system-deps clean
+
+help:
+	@echo "make demo         run the whole service offline against the sandbox"
+	@echo "make run          run the service (needs configuration, see README)"
+	@echo "make test         run the test suite (SQLite and PostgreSQL)"
+	@echo "make lint         ruff + mypy"
+	@echo "make bench        benchmarks, printed as ratios against same-run baselines"
+	@echo "make system-deps  install the system packages the tests need (Debian, as root)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+
+demo: venv
+	$(BIN)/airdate demo
+
+run: venv
+	$(BIN)/airdate migrate
+	$(BIN)/airdate serve
+
+test: venv $(NODE_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m bench
+
+system-deps:
+	bash scripts/system-deps.sh
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache

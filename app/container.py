@@ -1,0 +1,100 @@
+"""The process's services, wired once: one engine, one session factory, one HTTP client.
+
+Why a container: the web app's lifespan, the CLI verbs and the benchmarks need the same wiring, and
+"one HTTP client per process, one session factory" only holds if exactly one place builds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import __version__
+from app.accounts import Accounts
+from app.calendar import CalendarService
+from app.config import Settings
+from app.connections import ConnectionService
+from app.crypto import Vault
+from app.db import create_engine, create_session_factory
+from app.feeds import FeedService
+from app.posters import PosterService
+from app.refresher import Refresher
+from app.tmdb import TmdbClient, create_tmdb
+from app.trakt import TraktClient, create_trakt
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    vault: Vault
+    trakt: TraktClient
+    tmdb: TmdbClient | None
+    connections: ConnectionService
+    calendar: CalendarService
+    posters: PosterService
+    accounts: Accounts
+    feeds: FeedService
+    refresher: Refresher
+
+
+def create_http_client() -> httpx.AsyncClient:
+    """The one outbound client: bounded timeouts so no upstream can hold a feed request for long."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        headers={"User-Agent": f"airdate/{__version__}"},
+        follow_redirects=False,
+    )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Services]:
+    """Build every service for `settings`; close the HTTP client and the engine on exit."""
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    http = create_http_client()
+    try:
+        vault = Vault(settings.secret_keys)
+        trakt = create_trakt(settings, http, clock=clock)
+        tmdb = create_tmdb(settings, http, clock=clock)
+        connections = ConnectionService(sessions, vault, trakt, clock)
+        ttl = timedelta(seconds=settings.cache_ttl)
+        calendar = CalendarService(sessions, trakt, connections, clock, ttl=ttl)
+        posters = PosterService(sessions, tmdb, clock)
+        feeds = FeedService(
+            sessions, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
+        )
+        yield Services(
+            settings=settings,
+            clock=clock,
+            engine=engine,
+            sessions=sessions,
+            http=http,
+            vault=vault,
+            trakt=trakt,
+            tmdb=tmdb,
+            connections=connections,
+            calendar=calendar,
+            posters=posters,
+            accounts=Accounts(sessions, vault, clock, settings.public_url),
+            feeds=feeds,
+            refresher=Refresher(sessions, calendar, clock),
+        )
+    finally:
+        await http.aclose()
+        await engine.dispose()

@@ -1,0 +1,313 @@
+"""The feed service: token -> feed -> window -> cached calendar + posters -> iCalendar bytes.
+
+Why it holds rendered bytes in memory: calendar apps poll far more often than anything changes, so a
+warm request must cost one indexed read (the feed row with its user's data version) and nothing else:
+no rendering, no upstream call, no write (poll counts are batched).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import ics
+from app.calendar import CalendarResult, CalendarService, Window
+from app.crypto import hash_feed_token, is_well_formed_feed_token
+from app.db import upsert
+from app.entries import Entry, Episode
+from app.models import Feed, FeedEvent, TraktConnection, User
+from app.options import FeedOptions, parse_options
+from app.posters import PosterService
+from app.sources import SOURCES
+
+log = logging.getLogger(__name__)
+
+STALE_NOTICE_AFTER = timedelta(days=7)
+POSTER_RETRY = timedelta(minutes=1)
+
+
+class CalendarUnavailable(Exception):
+    """Trakt cannot be reached and there is no earlier calendar to answer with."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedContext:
+    """Everything the hot path learns from its one indexed read."""
+
+    feed_id: int
+    user_id: int
+    name: str
+    stored_options: Mapping[str, Any]
+    username: str
+    user_tz: str
+    data_version: int
+    connection_status: str
+
+
+@dataclass(slots=True)
+class RenderedFeed:
+    body: bytes
+    etag: str  # quoted, strong: a hash of the body, so equal bytes give equal ETags on every instance
+    last_modified: datetime
+    fresh_until: datetime
+    digest: str  # what the body was made from; an unchanged digest means no re-render is needed
+    entries: tuple[Entry, ...]
+    posters: Mapping[ics.PosterKey, str]
+    options: FeedOptions
+    _gzipped: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _MemoryKey:
+    feed_id: int
+    options: FeedOptions
+    data_version: int
+    connection_status: str
+    today: str
+
+
+class FeedService:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        calendar: CalendarService,
+        posters: PosterService,
+        clock: Callable[[], datetime],
+        *,
+        public_url: str,
+        refresh: timedelta = timedelta(hours=1),
+        memory_entries: int = 2048,
+    ) -> None:
+        self._sessions = session_factory
+        self._calendar = calendar
+        self._posters = posters
+        self._clock = clock
+        self._public_url = public_url.rstrip("/")
+        self._refresh = refresh
+        self._memory: OrderedDict[_MemoryKey, RenderedFeed] = OrderedDict()
+        self._memory_entries = memory_entries
+        self._polls: dict[int, tuple[int, datetime]] = {}
+
+    async def lookup(self, token: str) -> FeedContext | None:
+        """The live feed a token opens, or None; malformed tokens cost the same query as real ones."""
+        token_hash = hash_feed_token(token if is_well_formed_feed_token(token) else "")
+        query = (
+            select(Feed, User.trakt_username, User.timezone, User.data_version, TraktConnection.status)
+            .join(User, User.id == Feed.user_id)
+            .outerjoin(TraktConnection, TraktConnection.user_id == Feed.user_id)
+            .where(Feed.token_hash == token_hash, Feed.revoked_at.is_(None))
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).first()
+        if row is None or not is_well_formed_feed_token(token):
+            return None
+        feed, username, user_tz, data_version, status = row
+        return FeedContext(
+            feed_id=feed.id,
+            user_id=feed.user_id,
+            name=feed.name,
+            stored_options=feed.options,
+            username=username,
+            user_tz=user_tz,
+            data_version=data_version,
+            connection_status=status or "missing",
+        )
+
+    def options(self, context: FeedContext, overrides: Mapping[str, str]) -> FeedOptions:
+        """Stored options with the URL's overrides on top; raises OptionError for a bad override."""
+        return parse_options(overrides, FeedOptions.from_json(context.stored_options))
+
+    async def render(self, context: FeedContext, options: FeedOptions) -> RenderedFeed:
+        self._count_poll(context.feed_id)
+        now = self._clock()
+        tz = ZoneInfo(options.tz or context.user_tz)
+        key = _MemoryKey(
+            context.feed_id, options, context.data_version, context.connection_status,
+            now.astimezone(tz).date().isoformat(),
+        )
+        cached = self._memory.get(key)
+        if cached is not None:
+            self._memory.move_to_end(key)
+            if now < cached.fresh_until:
+                return cached
+        result = await self._calendar.entries(
+            context.user_id,
+            [SOURCES[name] for name in options.sources],
+            _window(now, tz, options),
+            ignore_watched=options.hide_watched,
+        )
+        entries = [entry for entry in result.entries if options.specials or not _is_special(entry)]
+        if not entries and result.incomplete:
+            raise CalendarUnavailable()
+        posters, complete = await self._posters.posters(entries)
+        notices = self._notices(context, result, now, tz)
+        digest = _digest(entries, posters, notices)
+        fresh_until = result.fresh_until if complete else min(result.fresh_until, now + POSTER_RETRY)
+        if cached is not None and cached.digest == digest:
+            cached.fresh_until = fresh_until
+            return cached
+        rendered = await self._render(context, options, tz, entries, posters, notices, digest, fresh_until)
+        self._remember(key, rendered)
+        return rendered
+
+    def take_polls(self) -> dict[int, tuple[int, datetime]]:
+        """Poll counts gathered since the last call, for `Accounts.record_polls`."""
+        polls, self._polls = self._polls, {}
+        return polls
+
+    def _count_poll(self, feed_id: int) -> None:
+        count, _ = self._polls.get(feed_id, (0, self._clock()))
+        self._polls[feed_id] = (count + 1, self._clock())
+
+    async def _render(
+        self,
+        context: FeedContext,
+        options: FeedOptions,
+        tz: ZoneInfo,
+        entries: Sequence[Entry],
+        posters: Mapping[ics.PosterKey, str],
+        notices: Sequence[ics.Notice],
+        digest: str,
+        fresh_until: datetime,
+    ) -> RenderedFeed:
+        render_options = ics.RenderOptions(
+            feed_id=context.feed_id,
+            tz=tz,
+            all_day_episodes=options.all_day,
+            alarm_minutes=options.alarm,
+            group_drops=options.group,
+        )
+        events = ics.build_events(entries, posters, render_options, notices)
+        revisions = await self._revisions(context.feed_id, events)
+        info = ics.CalendarInfo(
+            name=f"Trakt · {context.name} — {context.username}",
+            description=f"Upcoming episodes and releases from {context.username}'s Trakt calendar, "
+            "published by Airdate.",
+            refresh=self._refresh,
+        )
+        body = ics.render(info, events, revisions)
+        last_modified = max((revision.modified for revision in revisions.values()), default=self._clock())
+        return RenderedFeed(
+            body=body,
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            last_modified=last_modified,
+            fresh_until=fresh_until,
+            digest=digest,
+            entries=tuple(entries),
+            posters=posters,
+            options=options,
+        )
+
+    async def _revisions(self, feed_id: int, events: Sequence[ics.Event]) -> dict[str, ics.Revision]:
+        """SEQUENCE and LAST-MODIFIED per event: they move only when the event's content changed."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            stored = {
+                row.uid: row
+                for row in await session.scalars(select(FeedEvent).where(FeedEvent.feed_id == feed_id))
+            }
+            revisions: dict[str, ics.Revision] = {}
+            changed: list[dict[str, Any]] = []
+            for event in events:
+                row = stored.get(event.uid)
+                if row is not None and row.fingerprint == event.fingerprint:
+                    revisions[event.uid] = ics.Revision(row.sequence, row.modified_at)
+                    continue
+                sequence = 0 if row is None else row.sequence + 1
+                revisions[event.uid] = ics.Revision(sequence, now)
+                changed.append(
+                    {
+                        "feed_id": feed_id,
+                        "uid": event.uid,
+                        "fingerprint": event.fingerprint,
+                        "sequence": sequence,
+                        "modified_at": now,
+                    }
+                )
+            if changed:
+                dialect = session.get_bind().dialect.name
+                await session.execute(
+                    upsert(
+                        FeedEvent.__table__,
+                        changed,
+                        key=("feed_id", "uid"),
+                        update=("fingerprint", "sequence", "modified_at"),
+                        dialect_name=dialect,
+                    )
+                )
+        return revisions
+
+    def _notices(
+        self, context: FeedContext, result: CalendarResult, now: datetime, tz: ZoneInfo
+    ) -> list[ics.Notice]:
+        today = now.astimezone(tz).date()
+        notices: list[ics.Notice] = []
+        if result.needs_reconnect or context.connection_status == "needs_reconnect":
+            notices.append(
+                ics.Notice(
+                    key="reconnect",
+                    day=today,
+                    summary="Airdate: reconnect your Trakt account",
+                    description="Trakt no longer accepts Airdate's access to your account, so this "
+                    "calendar shows what it had and cannot update. Sign in with Trakt again to "
+                    "resume updates (your feed URL stays the same).",
+                    url=f"{self._public_url}/",
+                )
+            )
+        if result.failing_since is not None and now - result.failing_since >= STALE_NOTICE_AFTER:
+            notices.append(
+                ics.Notice(
+                    key="outage",
+                    day=today,
+                    summary="Airdate: Trakt unreachable, calendar may be incomplete",
+                    description="Airdate has not been able to update this calendar from Trakt since "
+                    f"{result.failing_since:%Y-%m-%d %H:%M} UTC; older data has expired. It keeps trying.",
+                    url=f"{self._public_url}/",
+                )
+            )
+        return notices
+
+    def _remember(self, key: _MemoryKey, rendered: RenderedFeed) -> None:
+        for stale_key in [k for k in self._memory if k.feed_id == key.feed_id and k.options == key.options]:
+            del self._memory[stale_key]
+        self._memory[key] = rendered
+        while len(self._memory) > self._memory_entries:
+            self._memory.popitem(last=False)
+
+
+def gzipped(rendered: RenderedFeed) -> bytes:
+    """The body compressed once per rendering, for clients that ask for gzip."""
+    import gzip
+
+    if rendered._gzipped is None:
+        rendered._gzipped = gzip.compress(rendered.body, compresslevel=6, mtime=0)
+    return rendered._gzipped
+
+
+def _window(now: datetime, tz: ZoneInfo, options: FeedOptions) -> Window:
+    today = now.astimezone(tz).date()
+    return Window(
+        start=today - timedelta(days=options.past_days),
+        end=today + timedelta(days=options.future_days),
+        tz=tz,
+    )
+
+
+def _is_special(entry: Entry) -> bool:
+    return isinstance(entry, Episode) and entry.season == 0
+
+
+def _digest(
+    entries: Sequence[Entry], posters: Mapping[ics.PosterKey, str], notices: Sequence[ics.Notice]
+) -> str:
+    parts = (repr(entries), repr(sorted(posters.items())), repr(notices))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -1,0 +1,158 @@
+"""`/feeds/<token>.ics` and `.json`: what calendar apps poll.
+
+Why so careful with headers: a wrong 304 freezes Apple subscribers forever, gzip has broken Outlook,
+and Google sends no Accept header. So: ETag from the body, 304 only on an exact If-None-Match,
+gzip only when asked, `text/calendar` whatever the client says it accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.container import Services
+from app.entries import Entry, Episode
+from app.feeds import CalendarUnavailable, FeedContext, RenderedFeed, gzipped
+from app.options import FeedOptions, OptionError
+
+NOT_FOUND = "Not found\n"
+_FLAGS = {"download"}  # query parameters that are about the response, not the feed's content
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def _resolve(request: Request) -> tuple[FeedContext, FeedOptions] | Response:
+    services = _services(request)
+    context = await services.feeds.lookup(request.path_params["token"])
+    if context is None:
+        return PlainTextResponse(NOT_FOUND, status_code=404)
+    overrides = {key: value for key, value in request.query_params.items() if key not in _FLAGS}
+    try:
+        options = services.feeds.options(context, overrides)
+    except OptionError as error:
+        return PlainTextResponse(f"Bad feed option {error}\n", status_code=400)
+    return context, options
+
+
+async def _rendered(
+    request: Request, context: FeedContext, options: FeedOptions
+) -> RenderedFeed | Response:
+    try:
+        return await _services(request).feeds.render(context, options)
+    except CalendarUnavailable:
+        return PlainTextResponse(
+            "Trakt cannot be reached right now and there is no earlier calendar to show; "
+            "your calendar app will try again.\n",
+            status_code=503,
+            headers={"Retry-After": "120"},
+        )
+
+
+async def feed_ics(request: Request) -> Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, Response):
+        return resolved
+    context, options = resolved
+    rendered = await _rendered(request, context, options)
+    if isinstance(rendered, Response):
+        return rendered
+    headers = {
+        "ETag": rendered.etag,
+        "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
+        "Cache-Control": f"private, max-age={_services(request).settings.cache_ttl}",
+        "Vary": "Accept-Encoding",
+    }
+    if _etag_matches(request.headers.get("if-none-match"), rendered.etag):
+        return Response(status_code=304, headers=headers)
+    if request.query_params.get("download") not in (None, "", "0", "false"):
+        headers["Content-Disposition"] = f'attachment; filename="{_filename(context.name)}"'
+    body = rendered.body
+    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+        body = gzipped(rendered)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+async def feed_json(request: Request) -> Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, Response):
+        return resolved
+    context, options = resolved
+    rendered = await _rendered(request, context, options)
+    if isinstance(rendered, Response):
+        return rendered
+    return JSONResponse(
+        {
+            "name": context.name,
+            "options": options.to_json(),
+            "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
+        },
+        headers={"ETag": rendered.etag, "Cache-Control": "private, no-cache"},
+    )
+
+
+def _entry_json(entry: Entry, rendered: RenderedFeed) -> dict[str, Any]:
+    if isinstance(entry, Episode):
+        return {
+            "type": "episode",
+            "show": entry.show.title,
+            "season": entry.season,
+            "number": entry.number,
+            "title": entry.title,
+            "first_aired": _iso(entry.first_aired),
+            "runtime": entry.runtime or entry.show.runtime,
+            "network": entry.show.network,
+            "episode_type": entry.episode_type,
+            "trakt_id": entry.trakt_id,
+            "poster": rendered.posters.get(("show", entry.show.trakt_id)),
+        }
+    return {
+        "type": "movie",
+        "title": entry.movie.title,
+        "year": entry.movie.year,
+        "release": entry.kind,
+        "date": _iso(entry.date),
+        "trakt_id": entry.movie.trakt_id,
+        "poster": rendered.posters.get(("movie", entry.movie.trakt_id)),
+    }
+
+
+def _iso(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _filename(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "calendar"
+    return f"airdate-{slug}.ics"
+
+
+routes: list[BaseRoute] = [
+    Route("/feeds/{token}.ics", feed_ics, methods=["GET", "HEAD"]),
+    Route("/feeds/{token}.json", feed_json, methods=["GET"]),
+]
