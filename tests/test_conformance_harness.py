@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from tests.conformance import native_adapters
 from tests.conformance.lint import Finding, lint
 from tests.conformance.model import ParsedAlarm, ParsedEvent
-from tests.conformance.parsers import PARSERS, ParserRejected, parse_all
+from tests.conformance.parsers import PARSERS, HarnessSetupError, ParserRejected, parse_all
 
 SUMMARY = 'Severance, S02E03; "Who Is Alive?" \\ back 📺 東京 שלום עולם'
 LOCATION = "Apple TV+, 4K; Dolby"
@@ -340,3 +342,75 @@ def test_feed_over_one_megabyte_is_an_error() -> None:
     assert len(data) > 1_000_000
     assert _codes(lint(data)) == {"SIZE"}
     assert "SIZE" not in _codes(lint(GOOD, max_bytes=len(GOOD)))
+
+
+# --- the linter's other rules, one defect each -------------------------------------------------
+
+LONG_LINE = "COMMENT:" + "x" * 80
+ALARM_START = ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M", f"DESCRIPTION:{ALARM_TEXT}"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "severity", "codes"),
+    [
+        (MOVIE_SUMMARY, [MOVIE_SUMMARY, "DTSTART:20250704T000000Z"], "error", {"MISSING_DTSTART"}),
+        (MOVIE_SUMMARY, ["SUMMARY:a \\x trailing backslash escape"], "error", {"TEXT_ESCAPE"}),
+        ("CATEGORIES:TV,Drama", ["CATEGORIES:TV,Drama;Crime"], "error", {"TEXT_ESCAPE"}),
+        (EPISODE_START, ["DTSTART;TZID=UTC:20250710T170000Z"], "error", {"TZID_WITH_Z", "TZID_NO_VTIMEZONE"}),
+        (
+            "DTEND:20250710T180000Z",
+            ["DTEND:20250710T180000Z", "DURATION:PT1H"],
+            "error",
+            {"DTEND_AND_DURATION"},
+        ),
+        ("DTEND:20250710T180000Z", ["DTEND;VALUE=DATE:20250711"], "error", {"VALUE_TYPE_MISMATCH"}),
+        ("DTEND:20250710T180000Z", ["DTEND:20250710T160000Z"], "error", {"DTEND_NOT_AFTER_DTSTART"}),
+        ("DTSTAMP:20250701T120000Z", ["DTSTAMP:20250701T120000"], "error", {"DTSTAMP_NOT_UTC"}),
+        ("DTEND;VALUE=DATE:20250705", ["DTEND;VALUE=DATE:20250231"], "error", {"DATE_SYNTAX"}),
+        ("SEQUENCE:3", ["SEQUENCE:-1"], "error", {"SEQUENCE"}),
+        ("X-PUBLISHED-TTL:PT1H", ["X-PUBLISHED-TTL:3600"], "error", {"PUBLISHED_TTL"}),
+        (
+            "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+            ["REFRESH-INTERVAL;VALUE=DURATION:1h"],
+            "error",
+            {"REFRESH_INTERVAL"},
+        ),
+        ("TRIGGER:-PT15M", [], "error", {"VALARM"}),
+        ("TRIGGER:-PT15M", ["TRIGGER:P"], "error", {"VALARM"}),
+        ("VERSION:2.0", ["VERSION:2.0", "VERSION:2.0"], "error", {"VERSION"}),
+        ("PRODID:-//Airdate//Conformance sample//EN", [], "error", {"PRODID"}),
+        ("END:VALARM", [], "error", {"STRUCTURE"}),
+        (MOVIE_SUMMARY, [LONG_LINE], "error", {"LINE_LENGTH"}),
+        (MOVIE_SUMMARY, [MOVIE_SUMMARY, ""], "error", {"CONTENT_LINE"}),
+        (EPISODE_START, ["DTSTART:20250710T170000"], "warning", {"FLOATING_TIME"}),
+        (f"NAME:{CAL_NAME}", [], "warning", {"NO_CALNAME"}),
+        ("X-PUBLISHED-TTL:PT1H", [], "warning", {"NO_REFRESH_HINT"}),
+        ("CALSCALE:GREGORIAN", ["METHOD:PUBLISH"], "warning", {"METHOD"}),
+    ],
+)
+def test_linter_rule(old: str, new: list[str], severity: str, codes: set[str]) -> None:
+    index = GOOD_LINES.index(old)
+    lines = [*GOOD_LINES[:index], *new, *GOOD_LINES[index + 1 :]]
+    data = b"".join(line.encode() + b"\r\n" for line in lines)  # unfolded on purpose
+    findings = [f for f in lint(data) if f.code != "LINE_LENGTH" or "LINE_LENGTH" in codes]
+    assert {(f.severity, f.code) for f in findings} == {(severity, code) for code in codes}, findings
+
+
+def test_invalid_utf8_is_reported_at_its_physical_line() -> None:
+    data = GOOD.replace(b"SUMMARY:28 Years", b"SUMMARY:\xff28 Years")
+    line = data[: data.index(b"\xff")].count(b"\r\n") + 1
+    assert [(f.code, f.line) for f in lint(data)] == [("INVALID_UTF8", line)]
+
+
+def test_folded_property_is_reported_at_its_first_physical_line() -> None:
+    data = _serialise(_replace(f"LOCATION:{_escape(LOCATION)}", "LOCATION:" + "Köln, " * 30))
+    line = data[: data.index(b"LOCATION:")].count(b"\r\n") + 1
+    assert [(f.code, f.line) for f in lint(data)] == [("TEXT_ESCAPE", line)]
+
+
+def test_missing_node_modules_fails_with_instructions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(native_adapters, "NODE_DIR", tmp_path)
+    with pytest.raises(HarnessSetupError, match="npm ci"):
+        PARSERS["icaljs"](GOOD)

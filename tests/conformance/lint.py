@@ -189,7 +189,7 @@ class _Linter:
     def check_end_after_start(self, start: ContentLine, end: ContentLine) -> None:
         start_value, end_value = _decode(start), _decode(end)
         if start_value is None or end_value is None:
-            return  # already reported as DATE_SYNTAX
+            return  # unparseable (reported as DATE_SYNTAX) or a zone that cannot be resolved
         if isinstance(start_value, datetime) != isinstance(end_value, datetime):
             self.error(end.line, "VALUE_TYPE_MISMATCH", "DTSTART and DTEND must both be DATE or DATE-TIME")
         elif not _later(end_value, start_value):
@@ -258,10 +258,10 @@ def _decode(prop: ContentLine) -> date | datetime | None:
 
 
 def _later(end: date | datetime, start: date | datetime) -> bool:
-    """Compare two values already known to be of the same kind (both dates or both instants)."""
-    if isinstance(end, datetime) and isinstance(start, datetime):
-        return end > start
-    return end > start if not isinstance(end, datetime) and not isinstance(start, datetime) else False
+    """Compare two values already known to be of one kind: both dates or both aware instants."""
+    if isinstance(end, datetime) or isinstance(start, datetime):
+        return isinstance(end, datetime) and isinstance(start, datetime) and end > start
+    return end > start
 
 
 def lint(data: bytes, *, max_bytes: int = 1_000_000) -> list[Finding]:

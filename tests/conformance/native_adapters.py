@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -30,9 +31,7 @@ def parse_icaljs(data: bytes) -> ParsedCalendar:
     if node is None:
         raise HarnessSetupError("node is not installed: run scripts/system-deps.sh")
     if not (NODE_DIR / "node_modules" / "ical.js").is_dir():
-        raise HarnessSetupError(
-            f"ical.js is not installed: run make test / npm ci in {NODE_DIR.relative_to(HERE.parents[1])}"
-        )
+        raise HarnessSetupError(f"ical.js is not installed: run make test / npm ci --prefix {NODE_DIR}")
     return _calendar_from_json(_run("icaljs", [node, str(NODE_DIR / "dump.mjs")], data))
 
 
@@ -59,7 +58,7 @@ def _libical_binary() -> Path:
     if flags.returncode != 0:
         raise HarnessSetupError(f"libical-dev is not installed (run scripts/system-deps.sh): {flags.stderr}")
     BUILD_DIR.mkdir(exist_ok=True)
-    partial = binary.with_suffix(".partial")
+    partial = binary.with_suffix(f".{os.getpid()}.partial")
     compiled = subprocess.run(
         ["gcc", "-O2", "-Wall", "-Werror", "-o", str(partial), str(LIBICAL_SOURCE), *flags.stdout.split()],
         capture_output=True,
