@@ -12,7 +12,8 @@ from app.sandbox.app import Sandbox, create_sandbox
 
 def run(host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve a fresh sandbox on the real clock until interrupted (blocking)."""
-    uvicorn.run(create_sandbox().app, host=host, port=port, log_level="info")
+    # No uvicorn Server header: fault pages must look like Cloudflare's, not like uvicorn's.
+    uvicorn.run(create_sandbox().app, host=host, port=port, log_level="info", server_header=False)
 
 
 __all__ = ["Sandbox", "create_sandbox", "run"]
