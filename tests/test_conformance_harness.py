@@ -414,3 +414,10 @@ def test_missing_node_modules_fails_with_instructions(
     monkeypatch.setattr(native_adapters, "NODE_DIR", tmp_path)
     with pytest.raises(HarnessSetupError, match="npm ci"):
         PARSERS["icaljs"](GOOD)
+
+
+@pytest.mark.parametrize("parser", sorted(PARSERS))
+def test_event_without_start_is_never_given_a_made_up_one(parser: str) -> None:
+    data = _serialise([line for line in GOOD_LINES if "VALUE=DATE:202507" not in line])
+    assert _codes(lint(data)) == {"MISSING_DTSTART"}
+    assert parser in _rejected_by(parser, data)

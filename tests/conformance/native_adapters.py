@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import HarnessSetupError, ParsedAlarm, ParsedCalendar, ParsedEvent, ParserRejected
+from .normalise import start, utc
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
@@ -32,7 +33,7 @@ def parse_icaljs(data: bytes) -> ParsedCalendar:
         raise HarnessSetupError("node is not installed: run scripts/system-deps.sh")
     if not (NODE_DIR / "node_modules" / "ical.js").is_dir():
         raise HarnessSetupError(f"ical.js is not installed: run make test / npm ci --prefix {NODE_DIR}")
-    return _calendar_from_json(_run("icaljs", [node, str(NODE_DIR / "dump.mjs")], data))
+    return _calendar_from_json("icaljs", _run("icaljs", [node, str(NODE_DIR / "dump.mjs")], data))
 
 
 def parse_libical(data: bytes) -> ParsedCalendar:
@@ -40,7 +41,7 @@ def parse_libical(data: bytes) -> ParsedCalendar:
     decoded = _run("libical", [str(_libical_binary())], data)
     if decoded["errors"]:
         raise ParserRejected("libical", "; ".join(decoded["errors"]))
-    return _calendar_from_json(decoded)
+    return _calendar_from_json("libical", decoded)
 
 
 def _libical_binary() -> Path:
@@ -81,28 +82,25 @@ def _run(parser: str, command: list[str], data: bytes) -> Any:
     return json.loads(result.stdout.decode("utf-8", errors="replace"))
 
 
-def _calendar_from_json(decoded: dict[str, Any]) -> ParsedCalendar:
-    return ParsedCalendar(dict(decoded["props"]), tuple(_event(e) for e in decoded["events"]))
+def _calendar_from_json(parser: str, decoded: dict[str, Any]) -> ParsedCalendar:
+    return ParsedCalendar(dict(decoded["props"]), tuple(_event(parser, e) for e in decoded["events"]))
 
 
-def _event(raw: dict[str, Any]) -> ParsedEvent:
-    start = _instant(raw["start"])
-    if start is None:
-        raise ParserRejected("probe", f"event {raw['uid']!r} decoded without a start")
+def _event(parser: str, raw: dict[str, Any]) -> ParsedEvent:
     return ParsedEvent(
         uid=raw["uid"] or "",
         summary=raw["summary"],
         description=raw["description"],
         location=raw["location"],
         url=raw["url"],
-        start=start,
+        start=start(parser, raw["uid"], _instant(raw["start"])),
         end=_instant(raw["end"]),
         categories=tuple(raw["categories"]),
         transp=raw["transp"],
         status=raw["status"],
         sequence=raw["sequence"],
-        last_modified=_utc(raw["last_modified"]),
-        dtstamp=_utc(raw["dtstamp"]),
+        last_modified=utc(_instant(raw["last_modified"])),
+        dtstamp=utc(_instant(raw["dtstamp"])),
         image=raw["image"],
         attach=raw["attach"],
         alarms=tuple(
@@ -124,10 +122,3 @@ def _instant(raw: dict[str, Any] | None) -> date | datetime | None:
     if "date" in raw:
         return date.fromisoformat(raw["date"])
     return datetime.fromtimestamp(raw["utc"], UTC)
-
-
-def _utc(raw: dict[str, Any] | None) -> datetime | None:
-    value = _instant(raw)
-    if value is not None and not isinstance(value, datetime):
-        raise ParserRejected("probe", f"a DATE where only DATE-TIME is allowed: {value}")
-    return value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from .model import ParserRejected
+
 
 def instant(value: date | datetime) -> date | datetime:
     """DATE stays a `date`; a DATE-TIME becomes aware UTC.
@@ -16,6 +18,14 @@ def instant(value: date | datetime) -> date | datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def start(parser: str, uid: object, value: date | datetime | None) -> date | datetime:
+    """The start of an event, normalised; a parser that accepts a VEVENT without DTSTART counts as
+    rejecting it, because a made-up start would let the defect through unnoticed."""
+    if value is None:
+        raise ParserRejected(parser, f"event {uid!r} decoded without a start")
+    return instant(value)
 
 
 def utc(value: date | datetime | None) -> datetime | None:

@@ -7,7 +7,7 @@ library offers, and reports what the library decoded without repairing it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import icalendar
@@ -17,7 +17,7 @@ from ical.calendar_stream import IcsCalendarStream
 from ical.event import Event as HaEvent
 
 from .model import ParsedAlarm, ParsedCalendar, ParsedEvent, ParserRejected
-from .normalise import duration_text, instant, utc
+from .normalise import duration_text, instant, start, utc
 
 FAR_PAST = (1900, 1, 1)
 FAR_FUTURE = (2200, 1, 1)
@@ -47,7 +47,7 @@ def parse_icalendar(data: bytes) -> ParsedCalendar:
         _require("icalendar", event, icalendar.Event.required)
     if missing := calendar.get_missing_tzids():
         raise ParserRejected("icalendar", f"TZID without VTIMEZONE: {sorted(missing)}")
-    return _icalendar_calendar(calendar, events)
+    return _icalendar_calendar("icalendar", calendar, events)
 
 
 def parse_recurring_ical_events(data: bytes) -> ParsedCalendar:
@@ -57,7 +57,7 @@ def parse_recurring_ical_events(data: bytes) -> ParsedCalendar:
         occurrences = recurring_ical_events.of(calendar).between(FAR_PAST, FAR_FUTURE)
     except Exception as exc:  # the library's errors share no base class worth naming
         raise ParserRejected("recurring_ical_events", f"{type(exc).__name__}: {exc}") from exc
-    return _icalendar_calendar(calendar, occurrences)
+    return _icalendar_calendar("recurring_ical_events", calendar, occurrences)
 
 
 def _icalendar_load(parser: str, data: bytes) -> icalendar.Calendar:
@@ -74,14 +74,14 @@ def _require(parser: str, component: icalendar.cal.Component, names: Iterable[st
 
 
 def _icalendar_calendar(
-    calendar: icalendar.Calendar, events: Iterable[icalendar.cal.Component]
+    parser: str, calendar: icalendar.Calendar, events: Iterable[icalendar.cal.Component]
 ) -> ParsedCalendar:
     props = {
         name: _icalendar_value(value)
         for name, value in calendar.property_items(recursive=False)
         if name not in {"BEGIN", "END"}
     }
-    return ParsedCalendar(props, tuple(_icalendar_event(event) for event in events))
+    return ParsedCalendar(props, tuple(_icalendar_event(parser, event) for event in events))
 
 
 def _icalendar_value(value: Any) -> str:
@@ -102,7 +102,7 @@ def _icalendar_decoded(event: icalendar.cal.Component, name: str) -> Any:
     return event.decoded(name) if name in event else None
 
 
-def _icalendar_event(event: icalendar.cal.Component) -> ParsedEvent:
+def _icalendar_event(parser: str, event: icalendar.cal.Component) -> ParsedEvent:
     raw_categories = event.get("CATEGORIES")
     category_props = raw_categories if isinstance(raw_categories, list) else [raw_categories]
     categories = tuple(str(item) for prop in category_props if prop is not None for item in prop.cats)
@@ -114,7 +114,7 @@ def _icalendar_event(event: icalendar.cal.Component) -> ParsedEvent:
         description=_icalendar_optional(event, "DESCRIPTION"),
         location=_icalendar_optional(event, "LOCATION"),
         url=_icalendar_optional(event, "URL"),
-        start=instant(event.decoded("DTSTART")),
+        start=start(parser, str(event.get("UID")), _icalendar_decoded(event, "DTSTART")),
         end=None if end is None else instant(end),
         categories=categories,
         transp=_icalendar_optional(event, "TRANSP"),
@@ -183,7 +183,7 @@ def _vobject_event(event: Any) -> ParsedEvent:
         description=_str_or_none(_vobject_value(event, "description")),
         location=_str_or_none(_vobject_value(event, "location")),
         url=_str_or_none(_vobject_value(event, "url")),
-        start=instant(_vobject_value(event, "dtstart")),
+        start=start("vobject", _vobject_value(event, "uid"), _vobject_value(event, "dtstart")),
         end=None if end is None else instant(end),
         categories=categories,
         transp=_str_or_none(_vobject_value(event, "transp")),
@@ -234,16 +234,13 @@ def _enum_text(value: object) -> str | None:
 
 
 def _ical_event(event: HaEvent) -> ParsedEvent:
-    start: date | datetime | None = event.dtstart
-    if start is None:
-        raise ParserRejected("ical", f"event {event.uid!r} has no start")
     return ParsedEvent(
         uid=event.uid,
         summary=event.summary,
         description=event.description,
         location=event.location,
         url=_str_or_none(event.url),
-        start=instant(start),
+        start=start("ical", event.uid, event.dtstart),
         end=None if event.dtend is None else instant(event.dtend),
         categories=tuple(event.categories),
         transp=_enum_text(event.transparency),
