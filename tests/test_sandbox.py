@@ -518,6 +518,9 @@ def test_faults_apply_before_auth_on_oauth_and_tmdb(http: httpx.Client) -> None:
 def test_bad_control_input_is_400(http: httpx.Client) -> None:
     assert http.post("/_sandbox/faults", json={"status": 500}).status_code == 400
     assert http.post("/_sandbox/faults", json={"prefix": "/", "body": "weird"}).status_code == 400
+    assert http.post("/_sandbox/faults", json={"prefix": "/", "status": "503"}).status_code == 400
+    assert http.post("/_sandbox/faults", json={"prefix": "/", "times": 0}).status_code == 400
+    assert http.post("/_sandbox/faults", content=b"{not json").status_code == 400
     assert http.post("/_sandbox/config", json={"nope": 1}).status_code == 400
     assert http.post("/_sandbox/config", json={"device_outcome": "maybe"}).status_code == 400
 

@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from app.sandbox.catalog import generate
 from app.sandbox.control import Control
 from app.sandbox.faults import SandboxMiddleware
-from app.sandbox.model import Dataset, EpisodeIds, merge
+from app.sandbox.model import Dataset, Episode, EpisodeIds, merge
 from app.sandbox.oauth import OAuth
 from app.sandbox.state import AuthState, Call, Config, DeviceOutcome, Fault
 from app.sandbox.tmdb import TmdbApi
@@ -98,10 +98,11 @@ class Sandbox:
                 raise ValueError(f"fault needs a string prefix; unknown keys {sorted(unknown)}")
             if spec.get("body") not in (None, "malformed", "html"):
                 raise ValueError("fault body must be 'malformed', 'html' or null")
-            fault = Fault(**spec)
-            if fault.delay_ms is None:
-                fault.delay_ms = 0
-            parsed.append(fault)
+            for key in ("status", "delay_ms", "retry_after", "times"):
+                value = spec.get(key)
+                if value is not None and (type(value) is not int or value < 1):
+                    raise ValueError(f"fault {key} must be a positive integer or null")
+            parsed.append(Fault(**{**spec, "delay_ms": spec.get("delay_ms") or 0}))
         self.faults.extend(parsed)
 
     def configure(self, changes: dict[str, Any]) -> None:
@@ -141,7 +142,7 @@ class Sandbox:
         return len(_drop_episodes(resized, show_id))
 
 
-def _drop_episodes(data: Dataset, show_id: int) -> list[Any]:
+def _drop_episodes(data: Dataset, show_id: int) -> list[Episode]:
     season = data.drops[show_id]
     return [e for e in data.episodes if e.show_trakt == show_id and e.season == season]
 
