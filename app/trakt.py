@@ -263,8 +263,7 @@ class TraktClient:
             expect={400, 401},
         )
         if status in (400, 401):
-            error = answer.get("error") if isinstance(answer, dict) else None
-            raise AuthRevoked(f"Trakt refused the grant ({error or status})", status=status)
+            raise AuthRevoked(f"Trakt refused the grant ({_oauth_error(answer) or status})", status=status)
         return _token_set(answer)
 
     # -- API -----------------------------------------------------------------------------------
@@ -318,16 +317,22 @@ class TraktClient:
     async def _oauth(
         self, path: str, body: Mapping[str, str], *, expect: Collection[int] = ()
     ) -> tuple[int, Any, httpx.Headers]:
-        return await request_json(
+        """POST to the auth host; `invalid_client` is the operator's problem, never the user's grant."""
+        status, answer, headers = await request_json(
             self._http,
             "POST",
             self._auth + path,
             headers=self._headers(None),
             json=dict(body),
-            expect=expect,
+            expect={*expect, 401},
             sleep=self._sleep,
             rng=self._rng,
         )
+        if status == 401 and (401 not in expect or _oauth_error(answer) == "invalid_client"):
+            raise UpstreamError(
+                f"POST {path}: Trakt rejected this app's client id or secret (401)", status=401
+            )
+        return status, answer, headers
 
     def _headers(self, access_token: str | None) -> dict[str, str]:
         headers = {
@@ -367,6 +372,12 @@ def _token_set(body: Any) -> TokenSet:
         created_at=_int(obj, "created_at"),
         expires_in=_int(obj, "expires_in"),
     )
+
+
+def _oauth_error(answer: Any) -> str | None:
+    """The OAuth `error` code (invalid_grant, invalid_client, ...) of an error body, if any."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error if isinstance(error, str) else None
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
