@@ -5,6 +5,7 @@ These pin the sandbox to the API reference, because the product's own tests trus
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import json
@@ -12,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -604,3 +606,17 @@ async def test_serve_works_from_async_tests() -> None:
     async with httpx.AsyncClient() as late:
         with pytest.raises(httpx.ConnectError):
             await late.get(url + "/activate")
+
+
+def test_sandbox_imports_nothing_of_the_product() -> None:
+    """The sandbox is written from the API reference alone, never from the product's code."""
+    package = Path(__file__).resolve().parents[1] / "app" / "sandbox"
+    imported: set[str] = set()
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    ours = {name for name in imported if name == "app" or name.startswith("app.")}
+    assert ours and all(name.startswith("app.sandbox") for name in ours), ours

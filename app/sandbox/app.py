@@ -69,14 +69,19 @@ class Sandbox:
 
     def dataset(self) -> Dataset:
         """The catalog for the clock's UTC date with drop resizes and overrides applied."""
-        today = self.clock().astimezone(UTC).date()
-        if today not in self._generated:
-            self._generated = {today: generate(today, self.seed)}
-        data = self._generated[today]
+        data = self._base(self.clock().astimezone(UTC).date())
         for show_id, delta in self._drop_sizes.items():
             data = _resize_drop(data, show_id, delta)
         for kind, trakt_id, fields in self._overrides:
             data = _apply_override(data, kind, trakt_id, fields)
+        return data
+
+    def _base(self, today: date) -> Dataset:
+        """The generated catalog for `today`; only the latest date is kept (tests move forward)."""
+        data = self._generated.get(today)
+        if data is None:
+            data = generate(today, self.seed)
+            self._generated = {today: data}
         return data
 
     def take_fault(self, path: str) -> Fault | None:
@@ -137,7 +142,7 @@ class Sandbox:
         if show_id not in data.drops:
             raise ValueError(f"show {show_id} has no binge drop")
         wanted = self._drop_sizes.get(show_id, 0) + delta
-        resized = _resize_drop(self._generated[data.today], show_id, wanted)
+        resized = _resize_drop(self._base(data.today), show_id, wanted)
         self._drop_sizes[show_id] = wanted
         return len(_drop_episodes(resized, show_id))
 
