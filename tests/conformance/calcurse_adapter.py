@@ -23,13 +23,10 @@ _LOG = re.compile(rb"See (\S+calcurse_log\S*) for details")
 _VEVENT = re.compile(rb"^BEGIN:VEVENT\r?$", re.MULTILINE | re.IGNORECASE)
 _FOOTER = "\n-- \n"
 _LOCATION = "Location: "
-_DAY = r"(\d\d/\d\d/\d{4})"
-_APPOINTMENT = re.compile(
-    rf"{_DAY} @ (\d\d:\d\d) -> {_DAY} @ (\d\d:\d\d) ?(?:>(?P<note>[0-9a-f]+) )?[|!](?P<summary>.*)"
-)
-_EVENT = re.compile(
-    rf"{_DAY} \[\d+\] (?:\{{1D -> (?P<until>{_DAY[1:-1]})\}} )?(?:>(?P<note>[0-9a-f]+) )?(?P<summary>.*)"
-)
+_DATE = r"\d\d/\d\d/\d{4}"
+_NOTE = r"(?:>(?P<note>[0-9a-f]+) )?"
+_APPOINTMENT = re.compile(rf"({_DATE}) @ (\d\d:\d\d) -> ({_DATE}) @ (\d\d:\d\d) ?{_NOTE}[|!](?P<summary>.*)")
+_EVENT = re.compile(rf"({_DATE}) \[\d+\] (?:\{{1D -> (?P<until>{_DATE})\}} )?{_NOTE}(?P<summary>.*)")
 
 
 def parse_calcurse(data: bytes) -> ParsedCalendar:
@@ -45,7 +42,8 @@ def parse_calcurse(data: bytes) -> ParsedCalendar:
             [calcurse, "-D", str(home), "-i", str(feed)],
             capture_output=True,
             timeout=TIMEOUT_SECONDS,
-            env={**os.environ, "TZ": "UTC"},  # calcurse stores local wall times; make local = UTC
+            # calcurse stores local wall times, so make local = UTC; TMPDIR keeps its log in `tmp`.
+            env={**os.environ, "TZ": "UTC", "TMPDIR": tmp},
             check=False,
         )
         _check_import(data, result)
