@@ -94,6 +94,10 @@ class Accounts:
             raise NotFound(f"no user {slug!r}; connect one with `airdate connect`")
         return user_id
 
+    async def user_ids(self) -> list[int]:
+        async with self._sessions() as session:
+            return list(await session.scalars(select(User.id).order_by(User.id)))
+
     async def create_feed(
         self, user_id: int, name: str = DEFAULT_FEED_NAME, options: FeedOptions = FeedOptions()
     ) -> FeedInfo:
