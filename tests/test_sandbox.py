@@ -575,6 +575,23 @@ def test_tmdb_details_posters_and_404(http: httpx.Client, sandbox: RunningSandbo
     assert missing.status_code == 404 and missing.json()["status_code"] == 34
 
 
+def test_tmdb_episode_details_by_series_and_numbers(
+        http: httpx.Client, sandbox: RunningSandbox) -> None:
+    http.headers["Authorization"] = "Bearer sandbox-tmdb-token"
+    data = sandbox.state.dataset()
+    show = data.show(1)
+    episodes = [e for e in data.episodes if e.show_trakt == 1][:3]
+    stills = []
+    for episode in episodes:
+        details = http.get(
+            f"/3/tv/{show.ids.tmdb}/season/{episode.season}/episode/{episode.number}").json()
+        assert details["id"] == episode.ids.tmdb and details["name"] == episode.title
+        assert details["air_date"] == episode.first_aired.date().isoformat()
+        stills.append(details["still_path"])
+    assert None in stills and any(stills)
+    assert http.get(f"/3/tv/{show.ids.tmdb}/season/99/episode/1").status_code == 404
+
+
 def test_tmdb_find_resolves_titles_trakt_has_no_tmdb_id_for(
         http: httpx.Client, sandbox: RunningSandbox) -> None:
     http.headers["Authorization"] = "Bearer sandbox-tmdb-token"

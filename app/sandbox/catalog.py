@@ -170,6 +170,11 @@ SPECIAL_TITLES = {
 }
 
 
+def still_path(episode_trakt: int) -> str | None:
+    """TMDB episode stills: most episodes have one, every third has none (as on TMDB)."""
+    return None if episode_trakt % 3 == 0 else _poster("still", episode_trakt)
+
+
 def _poster(kind: str, key: int) -> str:
     """A poster path shaped like TMDB's (`/` + 27 chars + `.jpg`), stable per title."""
     return "/" + hashlib.sha1(f"{kind}:{key}".encode()).hexdigest()[:27] + ".jpg"
@@ -294,6 +299,7 @@ def _tmdb_tv(spec: ShowSpec, show: Show) -> TmdbTitle | None:
         return None
     return TmdbTitle(
         id=spec.trakt + 60_000,
+        trakt=spec.trakt,
         name=show.title,
         poster_path=_poster("tv", spec.trakt) if spec.has_poster else None,
         imdb_id=show.ids.imdb,
@@ -308,6 +314,7 @@ def _tmdb_movie(spec: MovieSpec, movie: Movie) -> TmdbTitle | None:
         return None
     return TmdbTitle(
         id=spec.trakt + 50_000,
+        trakt=spec.trakt,
         name=movie.title,
         poster_path=_poster("movie", spec.trakt) if spec.has_poster else None,
         imdb_id=movie.ids.imdb,

@@ -114,6 +114,7 @@ class TmdbTitle:
     """What TMDB knows about a show or movie, including ids Trakt may lack."""
 
     id: int
+    trakt: int
     name: str
     poster_path: str | None
     imdb_id: str | None

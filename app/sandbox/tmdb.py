@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.catalog import still_path
 from app.sandbox.shapes import tmdb_movie_json, tmdb_tv_json
 from app.sandbox.web import tmdb_error
 
@@ -27,6 +28,8 @@ class TmdbApi:
         return [
             Route("/3/configuration", self.configuration, methods=["GET"]),
             Route("/3/tv/{tmdb_id:int}", self.tv, methods=["GET"]),
+            Route("/3/tv/{tmdb_id:int}/season/{season:int}/episode/{number:int}", self.episode,
+                  methods=["GET"]),
             Route("/3/movie/{tmdb_id:int}", self.movie, methods=["GET"]),
             Route("/3/find/{external_id}", self.find, methods=["GET"]),
         ]
@@ -63,6 +66,31 @@ class TmdbApi:
         if title is None:
             return tmdb_error(*NOT_FOUND)
         return JSONResponse(tmdb_tv_json(title, details=True))
+
+    async def episode(self, request: Request) -> Response:
+        """Episode details are addressed by series id + numbers, not by the episode's own id."""
+        if not self._authorized(request):
+            return self._denied()
+        data = self.sb.dataset()
+        title = data.tmdb_tv.get(request.path_params["tmdb_id"])
+        season, number = request.path_params["season"], request.path_params["number"]
+        found = [e for e in data.episodes if title is not None and e.show_trakt == title.trakt
+                 and e.season == season and e.number == number]
+        if not found:
+            return tmdb_error(*NOT_FOUND)
+        episode = found[0]
+        return JSONResponse({
+            "id": episode.ids.tmdb or episode.ids.trakt + 900_000,
+            "air_date": episode.first_aired.date().isoformat(),
+            "episode_number": episode.number,
+            "season_number": episode.season,
+            "name": episode.title or "",
+            "overview": episode.overview or "",
+            "runtime": episode.runtime,
+            "still_path": still_path(episode.ids.trakt),
+            "vote_average": episode.rating,
+            "vote_count": episode.votes,
+        })
 
     async def movie(self, request: Request) -> Response:
         if not self._authorized(request):
