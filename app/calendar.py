@@ -1,0 +1,473 @@
+"""The calendar proxy cache: window -> grid chunks -> DB cache -> Trakt -> upsert.
+
+Why a cache in the database and not only in memory: calendar apps poll every few minutes, Trakt allows
+500 GETs per five minutes per user, and several instances may serve one person. Every answer is built
+from cached chunks; Trakt is asked only for chunks that are missing (the caller waits, within a
+budget) or stale (the caller gets the stale copy now and the refresh runs in the background). When
+Trakt fails, the last good copy keeps being served for up to a week, so a Trakt hiccup never empties
+anyone's calendar.
+
+Chunks sit on a fixed grid (EPOCH + k * 33 days) so that every feed, every window and every day of the
+year reuses the same rows instead of each window asking Trakt for its own overlapping ranges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.connections import STATUS_OK, ConnectionService, NeedsReconnect
+from app.db import upsert
+from app.entries import Entry, Episode, parse_episodes, parse_releases
+from app.models import CalendarChunk, User
+from app.singleflight import SingleFlight
+from app.sources import SOURCES, Source
+from app.trakt import TraktClient
+from app.upstream import AuthRevoked, RateLimited, Sleep, UpstreamError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Outcome = Literal["fetched", "failed", "reconnect", "skipped"]
+
+EPOCH = date(2000, 1, 1)
+CHUNK_DAYS = 33
+MIN_BACKOFF = timedelta(minutes=1)  # first retry after an outage; doubles with the outage's length
+MAX_BACKOFF = timedelta(hours=1)
+MAX_ERROR_LENGTH = 500
+UNWATCHED = "+unwatched"  # source key suffix: an ignore_watched calendar is a different Trakt answer
+_ROW_COLUMNS = (
+    "payload",
+    "content_hash",
+    "fetched_at",
+    "expires_at",
+    "last_error",
+    "failed_at",
+    "retry_after",
+    "lease_until",
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Local calendar dates, both ends inclusive, in the feed owner's time zone."""
+
+    start: date
+    end: date
+    tz: ZoneInfo
+
+    def instants(self) -> tuple[datetime, datetime]:
+        """The UTC instants [start 00:00 local, end+1 00:00 local) that episodes must air in."""
+        first = datetime.combine(self.start, time(0), self.tz).astimezone(UTC)
+        after = datetime.combine(self.end + timedelta(days=1), time(0), self.tz).astimezone(UTC)
+        return first, after
+
+
+def chunks_for(window: Window) -> list[tuple[date, int]]:
+    """The grid chunks (start date, days) whose UTC days cover the window's instants.
+
+    Trakt cuts calendars by UTC date, so a New York evening at the window's end lives on the next
+    UTC day; covering the instants (not the local dates) keeps such episodes in.
+    """
+    first, after = window.instants()
+    last_day = (after - timedelta(microseconds=1)).date()
+    k_first = (first.date() - EPOCH).days // CHUNK_DAYS
+    k_last = (last_day - EPOCH).days // CHUNK_DAYS
+    return [(EPOCH + timedelta(days=k * CHUNK_DAYS), CHUNK_DAYS) for k in range(k_first, k_last + 1)]
+
+
+@dataclass(frozen=True)
+class CalendarResult:
+    entries: list[Entry]
+    fresh_until: datetime  # earliest expiry among the chunks used: memory caches key on it
+    stale: bool  # some chunk was served past its expiry
+    failing_since: datetime | None  # upstream failing for some chunk since then; None when healthy
+    incomplete: bool  # some chunk had no usable data and could not be fetched
+    needs_reconnect: bool
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One cache row's identity, and the Trakt request that fills it."""
+
+    user_id: int
+    source: Source
+    start: date
+    days: int
+    ignore_watched: bool
+
+    @property
+    def source_key(self) -> str:
+        return self.source.name + UNWATCHED if self.ignore_watched else self.source.name
+
+    @property
+    def row_key(self) -> tuple[str, date, int]:
+        return self.source_key, self.start, self.days
+
+    def where(self) -> Any:
+        return and_(
+            CalendarChunk.user_id == self.user_id,
+            CalendarChunk.source == self.source_key,
+            CalendarChunk.start_date == self.start,
+            CalendarChunk.days == self.days,
+        )
+
+    def describe(self) -> str:
+        return f"user {self.user_id} {self.source_key} {self.start:%Y-%m-%d}+{self.days}"
+
+
+class CalendarService:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        trakt: TraktClient,
+        connections: ConnectionService,
+        clock: Clock,
+        *,
+        ttl: timedelta,
+        stale_if_error: timedelta = timedelta(days=7),
+        wait_budget: float = 3.0,
+        lease: timedelta = timedelta(seconds=30),
+        poll_interval: float = 0.05,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._sessions = session_factory
+        self._trakt = trakt
+        self._connections = connections
+        self._clock = clock
+        self._ttl = ttl
+        self._stale_if_error = stale_if_error
+        self._wait_budget = wait_budget
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
+        self._sleep = sleep
+        self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
+        self._background: set[asyncio.Future[Any]] = set()
+
+    async def entries(
+        self, user_id: int, sources: Sequence[Source], window: Window, *, ignore_watched: bool = False
+    ) -> CalendarResult:
+        """The window's entries from cache, fetching what is missing and refreshing what is stale."""
+        chunks = [
+            _Chunk(user_id, source, start, days, ignore_watched)
+            for source in sources
+            for start, days in chunks_for(window)
+        ]
+        now = self._clock()
+        rows = await self._load(user_id, chunks)
+        stale = [
+            c for c in chunks if self._usable(rows.get(c.row_key), now) and not _fresh(rows[c.row_key], now)
+        ]
+        missing = [c for c in chunks if not self._usable(rows.get(c.row_key), now)]
+        needs_reconnect = False
+        if stale or missing:
+            needs_reconnect = await self._connections.status(user_id) != STATUS_OK
+        if not needs_reconnect:
+            for chunk in stale:
+                if _may_call(rows[chunk.row_key], now):
+                    self._keep(asyncio.ensure_future(self._shared_refresh(chunk, now)))
+            calls = [
+                asyncio.ensure_future(self._shared_refresh(chunk, now))
+                for chunk in missing
+                if _may_call(rows.get(chunk.row_key), now)
+            ]
+            if calls:
+                outcomes = await self._wait(calls, has_data=len(missing) < len(chunks))
+                needs_reconnect = "reconnect" in outcomes
+                rows = await self._load(user_id, chunks)
+        return self._assemble(chunks, rows, window, self._clock(), needs_reconnect)
+
+    async def refresh_chunk(
+        self,
+        user_id: int,
+        source: Source,
+        start: date,
+        days: int,
+        ignore_watched: bool,
+        *,
+        margin: timedelta = timedelta(0),
+    ) -> bool:
+        """Refresh one chunk if it expires within `margin`; True when this call stored new data.
+
+        For the background refresher: the expiry condition is re-checked in the lease, so of several
+        instances that picked the same chunk only one calls Trakt.
+        """
+        chunk = _Chunk(user_id, source, start, days, ignore_watched)
+        return await self._shared_refresh(chunk, self._clock() + margin) == "fetched"
+
+    async def drain(self) -> None:
+        """Wait for background refreshes to finish (shutdown, and tests that inspect their effect)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- fetching -------------------------------------------------------------------------------
+
+    async def _wait(self, calls: Sequence[asyncio.Future[Outcome]], *, has_data: bool) -> list[Outcome]:
+        """Wait for the fetches, but never past the budget when there is something to answer with."""
+        done, pending = await asyncio.wait(calls, timeout=self._wait_budget if has_data else None)
+        for call in pending:
+            self._keep(call)
+        return [call.result() for call in done]
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        """Hold a reference until the task ends, so the event loop cannot garbage-collect it midway."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _shared_refresh(self, chunk: _Chunk, due_before: datetime) -> Awaitable[Outcome]:
+        return self._flight.run(chunk, lambda: self._refresh(chunk, due_before))
+
+    async def _refresh(self, chunk: _Chunk, due_before: datetime) -> Outcome:
+        """Fetch one chunk if this process wins its lease; never raises (it often runs unobserved)."""
+        try:
+            if not await self._take_lease(chunk, due_before):
+                await self._await_other(chunk)
+                return "skipped"
+            return await self._fetch(chunk)
+        except Exception:
+            log.exception("calendar refresh of %s failed unexpectedly", chunk.describe())
+            return "failed"
+
+    async def _fetch(self, chunk: _Chunk) -> Outcome:
+        try:
+            token = await self._connections.access_token(chunk.user_id)
+            payload = await self._trakt.calendar(
+                token, chunk.source, chunk.start, chunk.days, ignore_watched=chunk.ignore_watched
+            )
+        except NeedsReconnect:
+            await self._release(chunk, {})
+            return "reconnect"
+        except AuthRevoked as exc:
+            log.warning("calendar %s: %s; marking the connection for reconnect", chunk.describe(), exc)
+            await self._connections.mark_needs_reconnect(chunk.user_id, str(exc))
+            await self._release(chunk, {})
+            return "reconnect"
+        except UpstreamError as exc:
+            await self._record_failure(chunk, exc)
+            return "failed"
+        except Exception:
+            await self._release(chunk, {})
+            raise
+        await self._store(chunk, payload)
+        return "fetched"
+
+    async def _take_lease(self, chunk: _Chunk, due_before: datetime) -> bool:
+        """Insert a placeholder row if absent, then compare-and-set the lease on it.
+
+        The lease is only granted while the chunk is still due and outside any backoff, so a process
+        that arrives just after another one refreshed does not call Trakt again.
+        """
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            placeholder = {
+                "user_id": chunk.user_id,
+                "source": chunk.source_key,
+                "start_date": chunk.start,
+                "days": chunk.days,
+            }
+            await session.execute(
+                upsert(CalendarChunk, placeholder, list(placeholder), [], _dialect(session))
+            )
+            won = await session.scalar(
+                update(CalendarChunk)
+                .where(
+                    chunk.where(),
+                    or_(CalendarChunk.lease_until.is_(None), CalendarChunk.lease_until < now),
+                    or_(CalendarChunk.retry_after.is_(None), CalendarChunk.retry_after <= now),
+                    or_(CalendarChunk.expires_at.is_(None), CalendarChunk.expires_at <= due_before),
+                )
+                .values(lease_until=now + self._lease)
+                .returning(CalendarChunk.user_id)
+            )
+        return won is not None
+
+    async def _await_other(self, chunk: _Chunk) -> None:
+        """Lost the lease: when we have no data, give the winner (maybe another process) time to store."""
+        for _ in range(self._max_polls):
+            async with self._sessions() as session:
+                row = await session.scalar(select(CalendarChunk).where(chunk.where()))
+            if row is None or row.payload is not None or not _leased(row, self._clock()):
+                return
+            await self._sleep(self._poll_interval)
+
+    async def _store(self, chunk: _Chunk, payload: list[dict[str, Any]]) -> None:
+        """Upsert the answer and, in the same transaction, bump the user's data version on change.
+
+        The bump is the first statement so SQLite takes its write lock before reading the old hash.
+        """
+        digest = _content_hash(payload)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            unchanged = exists().where(chunk.where(), CalendarChunk.content_hash == digest)
+            await session.execute(
+                update(User)
+                .where(User.id == chunk.user_id, ~unchanged)
+                .values(data_version=User.data_version + 1)
+            )
+            values = {
+                "user_id": chunk.user_id,
+                "source": chunk.source_key,
+                "start_date": chunk.start,
+                "days": chunk.days,
+                "payload": payload,
+                "content_hash": digest,
+                "fetched_at": now,
+                "expires_at": now + self._ttl,
+                "last_error": None,
+                "failed_at": None,
+                "retry_after": None,
+                "lease_until": None,
+            }
+            keys = ["user_id", "source", "start_date", "days"]
+            await session.execute(upsert(CalendarChunk, values, keys, _ROW_COLUMNS, _dialect(session)))
+
+    async def _record_failure(self, chunk: _Chunk, error: UpstreamError) -> None:
+        """Keep the last good payload; remember when the outage began and when to ask again."""
+        now = self._clock()
+        async with self._sessions() as session:
+            failing_since = await session.scalar(select(CalendarChunk.failed_at).where(chunk.where()))
+        if isinstance(error, RateLimited):
+            wait = timedelta(seconds=max(error.retry_after, 1.0))
+        else:
+            # Waiting as long as the outage has lasted doubles the gap between attempts.
+            wait = min(MAX_BACKOFF, max(MIN_BACKOFF, now - (failing_since or now)))
+        log.warning("calendar %s: %s; next attempt in %s", chunk.describe(), error, wait)
+        await self._release(
+            chunk,
+            {
+                "failed_at": failing_since or now,
+                "last_error": str(error)[:MAX_ERROR_LENGTH],
+                "retry_after": now + wait,
+            },
+        )
+
+    async def _release(self, chunk: _Chunk, values: dict[str, Any]) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(CalendarChunk).where(chunk.where()).values(lease_until=None, **values)
+            )
+
+    # -- answering ------------------------------------------------------------------------------
+
+    async def _load(
+        self, user_id: int, chunks: Sequence[_Chunk]
+    ) -> dict[tuple[str, date, int], CalendarChunk]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(CalendarChunk).where(
+                    CalendarChunk.user_id == user_id,
+                    CalendarChunk.source.in_({c.source_key for c in chunks}),
+                    CalendarChunk.start_date.in_({c.start for c in chunks}),
+                    CalendarChunk.days.in_({c.days for c in chunks}),
+                )
+            )
+            return {(row.source, row.start_date, row.days): row for row in rows}
+
+    def _usable(self, row: CalendarChunk | None, now: datetime) -> bool:
+        """Data we may answer with: a good payload no older than `stale_if_error`."""
+        return (
+            row is not None
+            and row.payload is not None
+            and row.fetched_at is not None
+            and now - row.fetched_at < self._stale_if_error
+        )
+
+    def _assemble(
+        self,
+        chunks: Sequence[_Chunk],
+        rows: dict[tuple[str, date, int], CalendarChunk],
+        window: Window,
+        now: datetime,
+        needs_reconnect: bool,
+    ) -> CalendarResult:
+        first, after = window.instants()
+        found: dict[tuple[str, int, str], Entry] = {}
+        expiries: list[datetime] = []
+        failures: list[datetime] = []
+        incomplete = False
+        for chunk in chunks:
+            row = rows.get(chunk.row_key)
+            if row is not None and row.failed_at is not None:
+                failures.append(row.failed_at)
+            if row is None or not self._usable(row, now) or row.expires_at is None:
+                incomplete = True
+                continue
+            expiries.append(row.expires_at)
+            for entry in _parse(chunk.source, row.payload or []):
+                if _in_window(entry, window, first, after):
+                    found.setdefault(_identity(entry), entry)
+        return CalendarResult(
+            entries=sorted(found.values(), key=lambda entry: _order(entry, window.tz)),
+            fresh_until=min(expiries, default=now),
+            stale=any(expiry <= now for expiry in expiries),
+            failing_since=min(failures, default=None),
+            incomplete=incomplete,
+            needs_reconnect=needs_reconnect,
+        )
+
+
+def parse_source_key(key: str) -> tuple[Source, bool] | None:
+    """(source, ignore_watched) of a cache row's source key; None for a source that no longer exists."""
+    ignore_watched = key.endswith(UNWATCHED)
+    source = SOURCES.get(key.removesuffix(UNWATCHED))
+    return None if source is None else (source, ignore_watched)
+
+
+def _fresh(row: CalendarChunk, now: datetime) -> bool:
+    return row.expires_at is not None and row.expires_at > now
+
+
+def _leased(row: CalendarChunk, now: datetime) -> bool:
+    return row.lease_until is not None and row.lease_until >= now
+
+
+def _may_call(row: CalendarChunk | None, now: datetime) -> bool:
+    """Outside any backoff (429 Retry-After, outage) and not being refreshed by another process."""
+    if row is None:
+        return True
+    return (row.retry_after is None or row.retry_after <= now) and not _leased(row, now)
+
+
+def _content_hash(payload: list[dict[str, Any]]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _parse(source: Source, payload: Iterable[dict[str, Any]]) -> list[Entry]:
+    if source.kind == "episodes":
+        return list(parse_episodes(payload))
+    return list(parse_releases(payload, source.kind))
+
+
+def _in_window(entry: Entry, window: Window, first: datetime, after: datetime) -> bool:
+    if isinstance(entry, Episode):
+        return first <= entry.first_aired < after
+    return window.start <= entry.date <= window.end
+
+
+def _identity(entry: Entry) -> tuple[str, int, str]:
+    """The same episode from two sources (shows + premieres) or two chunks is one entry."""
+    if isinstance(entry, Episode):
+        return "episode", entry.trakt_id, ""
+    return "release", entry.movie.trakt_id, entry.kind
+
+
+def _order(entry: Entry, tz: ZoneInfo) -> tuple[datetime, tuple[str, int, str]]:
+    when = entry.first_aired if isinstance(entry, Episode) else datetime.combine(entry.date, time(0), tz)
+    return when, _identity(entry)
