@@ -1,7 +1,10 @@
 """TMDB client: poster paths by TMDB id (or by IMDb/TVDB id when Trakt lacks one) and poster URLs.
 
 Why so impatient: a poster is decoration. Every call has a short timeout and no retries, so a slow
-TMDB can never hold up a feed; callers treat any `UpstreamError` as "no poster this time".
+TMDB can never hold up a feed; callers treat any `UpstreamError` as "no poster this time". After
+TMDB rate-limits or fails, the client rests (answers `RateLimited` without calling) until the
+Retry-After or a short outage pause has passed by the injected clock, so a feed with fifty posters
+does not pay fifty timeouts while TMDB is down.
 
 A 404 raises `NotFound` rather than returning None, so the media cache can tell "TMDB has no such
 title" (remember the miss) from "the title has no poster yet" (None; ask again later) and from
@@ -14,17 +17,28 @@ import logging
 import random
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
 
 from app.config import Settings
-from app.upstream import BadResponse, Random, UpstreamError, request_json
+from app.upstream import (
+    BadResponse,
+    Clock,
+    Random,
+    RateLimited,
+    Unavailable,
+    UpstreamError,
+    request_json,
+    utc_now,
+)
 
 MediaType = Literal["tv", "movie"]
 IdSource = Literal["imdb", "tvdb"]
 
 CALL_TIMEOUT = 2.0  # seconds; posters must never delay a feed
+OUTAGE_REST = 30.0  # seconds without TMDB calls after it timed out or failed
 POSTER_SIZE = "w500"
 JWT_PREFIX = "eyJ"  # base64url of '{"': how a v4 read access token starts
 _API_KEY = re.compile(r"api_key=[^&\s\"']*")
@@ -38,11 +52,15 @@ class NotFound(UpstreamError):
 class TmdbClient:
     """Built by `create_tmdb`; one per process, safe to share across requests."""
 
-    def __init__(self, settings: Settings, token: str, http: httpx.AsyncClient, *, rng: Random) -> None:
+    def __init__(
+        self, settings: Settings, token: str, http: httpx.AsyncClient, *, clock: Clock, rng: Random
+    ) -> None:
         self._api = settings.tmdb_api_url
         self._images = settings.tmdb_image_url
         self._http = http
+        self._clock = clock
         self._rng = rng
+        self._rest_until: datetime | None = None
         # A v4 read access token is a JWT, sent as a Bearer; anything else is a v3 api_key.
         if token.startswith(JWT_PREFIX):
             self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -78,39 +96,54 @@ class TmdbClient:
         return f"{self._images}{POSTER_SIZE}{poster_path}"
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        status, body, _ = await request_json(
-            self._http,
-            "GET",
-            self._api + path,
-            headers=self._headers,
-            params={**(params or {}), **self._auth_params},
-            expect={404},
-            retries=0,
-            attempt_timeout=CALL_TIMEOUT,
-            rng=self._rng,
-        )
+        now = self._clock()
+        if self._rest_until is not None and now < self._rest_until:
+            left = (self._rest_until - now).total_seconds()
+            raise RateLimited(f"TMDB {path}: resting after TMDB trouble", retry_after=left, status=None)
+        try:
+            status, body, _ = await request_json(
+                self._http,
+                "GET",
+                self._api + path,
+                headers=self._headers,
+                params={**(params or {}), **self._auth_params},
+                expect={404},
+                retries=0,
+                attempt_timeout=CALL_TIMEOUT,
+                rng=self._rng,
+            )
+        except RateLimited as exc:
+            self._rest(exc.retry_after)
+            raise
+        except Unavailable:
+            self._rest(OUTAGE_REST)
+            raise
         if status == 404:
             raise NotFound(f"TMDB {path}: not found", status=404)
         if not isinstance(body, dict):
             raise BadResponse(f"TMDB {path}: expected a JSON object")
         return body
 
+    def _rest(self, seconds: float) -> None:
+        self._rest_until = self._clock() + timedelta(seconds=seconds)
+
 
 def create_tmdb(
     settings: Settings,
     http: httpx.AsyncClient,
     *,
+    clock: Clock = utc_now,
     rng: Random = random.random,
 ) -> TmdbClient | None:
     """The TMDB client, or None without a token: feeds then simply carry no posters.
 
-    Only `rng` is injectable: with no retries there is nothing to sleep for and no clock to read.
+    No `sleep` to inject: with no retries the client never waits, it rests by the clock instead.
     """
     if not settings.tmdb_token:
         return None
     if not settings.tmdb_token.startswith(JWT_PREFIX):
         _redact_api_key_in(logging.getLogger("httpx"))
-    return TmdbClient(settings, settings.tmdb_token, http, rng=rng)
+    return TmdbClient(settings, settings.tmdb_token, http, clock=clock, rng=rng)
 
 
 class _RedactApiKey(logging.Filter):

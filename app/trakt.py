@@ -31,24 +31,20 @@ from app.sources import Source
 from app.upstream import (
     AuthRevoked,
     BadResponse,
+    Clock,
     Random,
     RateLimited,
     Sleep,
     UpstreamError,
     request_json,
+    utc_now,
 )
-
-Clock = Callable[[], datetime]
 
 MAX_CALENDAR_DAYS = 33  # Trakt silently truncates longer ranges, so a longer request is a bug
 GET_BUDGET = 450  # Trakt allows 500 GETs per 5 minutes per user; keep headroom for retries
 GET_WINDOW = 300.0
 SLOW_DOWN_STEP = 5  # seconds added to the device poll interval on 429, as RFC 8628 asks
 CALLBACK_PATH = "/auth/callback"  # where the web sign-in lands; the Trakt app must list this URI
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

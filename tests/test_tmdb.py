@@ -12,7 +12,7 @@ import pytest
 
 from app.config import Settings
 from app.sandbox import create_sandbox
-from app.tmdb import CALL_TIMEOUT, NotFound, TmdbClient, create_tmdb
+from app.tmdb import CALL_TIMEOUT, OUTAGE_REST, NotFound, TmdbClient, create_tmdb
 from app.upstream import BadResponse, RateLimited, Unavailable
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.server import serve
@@ -43,7 +43,7 @@ def tmdb_settings(url: str, token: str | None = V3_KEY) -> Settings:
 
 @pytest.fixture
 def tmdb(sandbox: RunningSandbox, http: httpx.AsyncClient) -> TmdbClient:
-    client = create_tmdb(tmdb_settings(sandbox.url), http, rng=lambda: 0.5)
+    client = create_tmdb(tmdb_settings(sandbox.url), http, clock=sandbox.clock, rng=lambda: 0.5)
     assert client is not None
     return client
 
@@ -109,14 +109,39 @@ async def test_find_maps_external_ids_to_tmdb_ids(tmdb: TmdbClient, sandbox: Run
     assert await tmdb.find("imdb", "tt0000000", "tv") is None
 
 
-async def test_rate_limit_is_reported_not_waited_for(
+async def test_rate_limit_is_reported_and_respected(
     tmdb: TmdbClient, http: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
-    await fault(http, sandbox, status=429, retry_after=1)
+    title = next(t for t in sandbox.state.dataset().tmdb_tv.values() if t.poster_path)
+    await fault(http, sandbox, status=429, retry_after=1, times=1)
+
     with pytest.raises(RateLimited) as caught:
-        await tmdb.poster_path("tv", next(iter(sandbox.state.dataset().tmdb_tv)))
+        await tmdb.poster_path("tv", title.id)
     assert caught.value.retry_after == 1
+    with pytest.raises(RateLimited):
+        await tmdb.poster_path("tv", title.id)
+    assert sandbox.state.count("/3/") == 1  # the second call never left the process
+
+    sandbox.clock.advance(1)
+    assert await tmdb.poster_path("tv", title.id) == title.poster_path
+
+
+async def test_after_an_outage_tmdb_rests_before_calling_again(
+    tmdb: TmdbClient, http: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    title = next(t for t in sandbox.state.dataset().tmdb_movies.values() if t.poster_path)
+    await fault(http, sandbox, status=503, times=1)
+
+    with pytest.raises(Unavailable):
+        await tmdb.poster_path("movie", title.id)
+    sandbox.clock.advance(OUTAGE_REST / 2)
+    with pytest.raises(RateLimited) as caught:
+        await tmdb.poster_path("movie", title.id)
+    assert caught.value.retry_after == OUTAGE_REST / 2
     assert sandbox.state.count("/3/") == 1
+
+    sandbox.clock.advance(OUTAGE_REST / 2)
+    assert await tmdb.poster_path("movie", title.id) == title.poster_path
 
 
 async def test_rate_limit_without_retry_after_backs_off(
