@@ -637,3 +637,13 @@ def test_sandbox_imports_nothing_of_the_product() -> None:
                 imported.update(alias.name for alias in node.names)
     ours = {name for name in imported if name == "app" or name.startswith("app.")}
     assert ours and all(name.startswith("app.sandbox") for name in ours), ours
+
+
+def test_placeholder_posters_differ_by_file_and_stay_the_same(sandbox: RunningSandbox) -> None:
+    first = httpx.get(f"{sandbox.url}/t/p/w500/abc.jpg")
+    again = httpx.get(f"{sandbox.url}/t/p/w500/abc.jpg")
+    other = httpx.get(f"{sandbox.url}/t/p/w500/xyz.jpg")
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "image/svg+xml"
+    assert first.text.startswith("<svg") and first.text == again.text
+    assert other.text != first.text

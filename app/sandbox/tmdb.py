@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -32,7 +33,24 @@ class TmdbApi:
                   methods=["GET"]),
             Route("/3/movie/{tmdb_id:int}", self.movie, methods=["GET"]),
             Route("/3/find/{external_id}", self.find, methods=["GET"]),
+            Route("/t/p/{size}/{file}", self.image, methods=["GET", "HEAD"]),
         ]
+
+    async def image(self, request: Request) -> Response:
+        """A drawn placeholder poster, so the offline demo shows pictures where TMDB's CDN would.
+
+        The colour comes from the file name, so each poster looks different and stays the same.
+        """
+        name = request.path_params["file"]
+        hue = int(hashlib.sha256(name.encode()).hexdigest()[:4], 16) % 360
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="500" height="750" viewBox="0 0 500 750">'
+            f'<rect width="500" height="750" fill="hsl({hue},45%,35%)"/>'
+            f'<circle cx="250" cy="300" r="120" fill="hsl({(hue + 40) % 360},60%,60%)"/>'
+            '<text x="250" y="600" font-family="sans-serif" font-size="44" fill="white" '
+            'text-anchor="middle">sandbox</text></svg>'
+        )
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     def _authorized(self, request: Request) -> bool:
         """TMDB accepts either a v4 read token as Bearer or a v3 key as `api_key`."""
