@@ -176,12 +176,13 @@ class CalendarService:
             needs_reconnect = await self._connections.status(user_id) != STATUS_OK
         if not needs_reconnect:
             for chunk in stale:
-                if _may_call(rows[chunk.row_key], now):
+                row = rows[chunk.row_key]
+                if _outside_backoff(row, now) and not _leased(row, now):
                     self._keep(asyncio.ensure_future(self._shared_refresh(chunk, now)))
             calls = [
                 asyncio.ensure_future(self._shared_refresh(chunk, now))
                 for chunk in missing
-                if _may_call(rows.get(chunk.row_key), now)
+                if _outside_backoff(rows.get(chunk.row_key), now)
             ]
             if calls:
                 outcomes = await self._wait(calls, has_data=len(missing) < len(chunks))
@@ -433,11 +434,9 @@ def _leased(row: CalendarChunk, now: datetime) -> bool:
     return row.lease_until is not None and row.lease_until >= now
 
 
-def _may_call(row: CalendarChunk | None, now: datetime) -> bool:
-    """Outside any backoff (429 Retry-After, outage) and not being refreshed by another process."""
-    if row is None:
-        return True
-    return (row.retry_after is None or row.retry_after <= now) and not _leased(row, now)
+def _outside_backoff(row: CalendarChunk | None, now: datetime) -> bool:
+    """No 429 Retry-After or outage backoff forbids calling Trakt for this chunk now."""
+    return row is None or row.retry_after is None or row.retry_after <= now
 
 
 def _content_hash(payload: list[dict[str, Any]]) -> str:
