@@ -1,0 +1,193 @@
+"""Poster lookups through the media cache against the sandbox's TMDB, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from app.entries import Entry, Episode, Movie, Release, Show
+from app.posters import PosterService
+from app.sandbox.model import Dataset
+from app.tmdb import TmdbClient, create_tmdb
+from tests import test_connections
+from tests.test_connections import Rig, sandbox_settings
+
+rig = test_connections.rig  # the shared fixture: the app's real parts pointed at the sandbox
+
+TMDB = "/3/"
+AIRED = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+
+
+def tmdb_client(rig: Rig) -> TmdbClient:
+    client = create_tmdb(sandbox_settings(rig.sandbox), rig.http, clock=rig.clock)
+    assert client is not None
+    return client
+
+
+def service(rig: Rig, tmdb: TmdbClient | None = None, **options: Any) -> PosterService:
+    return PosterService(rig.sessions, tmdb or tmdb_client(rig), rig.clock, **options)
+
+
+def dataset(rig: Rig) -> Dataset:
+    return rig.sandbox.state.dataset()
+
+
+def episode(trakt: int, tmdb: int | None, imdb: str | None = None, tvdb: int | None = None) -> Episode:
+    show = Show(trakt_id=trakt, title=f"Show {trakt}", tmdb_id=tmdb, imdb_id=imdb, tvdb_id=tvdb)
+    return Episode(trakt_id=trakt * 100 + 1, show=show, season=1, number=1, first_aired=AIRED)
+
+
+def release(trakt: int, tmdb: int | None, imdb: str | None = None) -> Release:
+    movie = Movie(trakt_id=trakt, title=f"Movie {trakt}", tmdb_id=tmdb, imdb_id=imdb)
+    return Release(movie=movie, date=AIRED.date(), kind="theatrical")
+
+
+def sandbox_show(rig: Rig, trakt: int) -> Episode:
+    show = dataset(rig).show(trakt)
+    return episode(trakt, show.ids.tmdb, show.ids.imdb, show.ids.tvdb)
+
+
+def sandbox_movie(rig: Rig, trakt: int) -> Release:
+    movie = next(m for m in dataset(rig).movies if m.ids.trakt == trakt)
+    return release(trakt, movie.ids.tmdb, movie.ids.imdb)
+
+
+def tmdb_calls(rig: Rig) -> int:
+    return rig.sandbox.state.count(TMDB)
+
+
+async def tmdb_fault(rig: Rig, **spec: Any) -> None:
+    await rig.control("faults", {"prefix": TMDB, **spec})
+
+
+async def clear_faults(rig: Rig) -> None:
+    response = await rig.http.delete(f"{rig.sandbox.url}/_sandbox/faults")
+    assert response.status_code == 200
+
+
+def poster_url(rig: Rig, kind: str, tmdb_id: int) -> str:
+    titles = dataset(rig).tmdb_tv if kind == "tv" else dataset(rig).tmdb_movies
+    path = titles[tmdb_id].poster_path
+    assert path is not None
+    return tmdb_client(rig).image_url(path)
+
+
+async def test_posters_come_from_tmdb_ids_and_are_asked_once_a_week(rig: Rig) -> None:
+    entries: list[Entry] = [
+        sandbox_show(rig, 1),
+        sandbox_show(rig, 1),
+        sandbox_show(rig, 3),
+        sandbox_movie(rig, 102),
+    ]
+    posters = service(rig)
+
+    urls, complete = await posters.posters(entries)
+
+    assert complete
+    assert urls == {
+        ("show", 1): poster_url(rig, "tv", 60_001),
+        ("show", 3): poster_url(rig, "tv", 60_003),
+        ("movie", 102): poster_url(rig, "movie", 50_102),
+    }
+    assert all(url.startswith("https://images.example/t/p/w500/") for url in urls.values())
+    assert tmdb_calls(rig) == 3
+
+    rig.clock.advance(days=6)
+    another_instance = service(rig)
+    assert await another_instance.posters(entries) == (urls, True)
+    assert tmdb_calls(rig) == 3
+
+    rig.clock.advance(days=1, seconds=1)
+    assert await posters.posters(entries) == (urls, True)
+    assert tmdb_calls(rig) == 6
+
+
+async def test_without_a_tmdb_id_the_title_is_found_by_imdb_then_tvdb(rig: Rig) -> None:
+    fresh_start = dataset(rig).show(7)  # Trakt lacks its TMDB id
+    assert fresh_start.ids.tmdb is None and fresh_start.ids.tvdb is not None
+    by_tvdb = episode(70, None, imdb="tt0000001", tvdb=fresh_start.ids.tvdb)
+    entries: list[Entry] = [sandbox_show(rig, 7), sandbox_movie(rig, 105), by_tvdb]
+    posters = service(rig)
+
+    urls, complete = await posters.posters(entries)
+
+    assert complete
+    assert urls == {
+        ("show", 7): poster_url(rig, "tv", 60_007),
+        ("movie", 105): poster_url(rig, "movie", 50_105),
+        ("show", 70): poster_url(rig, "tv", 60_007),
+    }
+    finds = [c.query for c in rig.sandbox.state.calls if c.path.startswith("/3/find/")]
+    assert any("imdb_id" in q for q in finds) and any("tvdb_id" in q for q in finds)
+    calls = tmdb_calls(rig)
+    assert await service(rig).posters(entries) == (urls, True)
+    assert tmdb_calls(rig) == calls
+
+
+async def test_titles_tmdb_does_not_know_or_without_posters_get_none_and_are_remembered(rig: Rig) -> None:
+    unknown = episode(500, 999_999)
+    no_poster = sandbox_show(rig, 9)
+    no_ids = episode(8, None)  # nothing to look it up by
+    entries: list[Entry] = [unknown, no_poster, no_ids, release(600, None, imdb="tt0000002")]
+    posters = service(rig)
+
+    assert await posters.posters(entries) == ({}, True)
+    calls = tmdb_calls(rig)
+    assert calls == 3  # tv 999999 (404), tv 60009 (no poster), find tt0000002 (no match)
+
+    rig.clock.advance(hours=12)
+    assert await posters.posters(entries) == ({}, True)
+    assert tmdb_calls(rig) == calls
+
+
+async def test_no_tmdb_token_means_no_posters_and_no_calls(rig: Rig) -> None:
+    posters = PosterService(rig.sessions, None, rig.clock)
+
+    assert await posters.posters([sandbox_show(rig, 1)]) == ({}, True)
+    assert tmdb_calls(rig) == 0
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_tmdb_failures_give_no_poster_and_are_not_remembered(rig: Rig, status: int) -> None:
+    entries: list[Entry] = [sandbox_show(rig, 1), sandbox_movie(rig, 102)]
+    posters = service(rig)
+    await tmdb_fault(rig, status=status, retry_after=60)
+
+    assert await posters.posters(entries) == ({}, False)
+
+    await clear_faults(rig)
+    rig.clock.advance(minutes=5)  # past the client's rest after TMDB trouble
+    urls, complete = await posters.posters(entries)
+    assert complete and set(urls) == {("show", 1), ("movie", 102)}
+
+
+async def test_a_slow_tmdb_cannot_hold_the_caller_past_the_timeout(rig: Rig) -> None:
+    entries: list[Entry] = [sandbox_show(rig, n) for n in (1, 2, 3, 5)]
+    posters = service(rig, timeout=0.3)
+    await tmdb_fault(rig, delay_ms=800)
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    urls, complete = await posters.posters(entries)
+    elapsed = loop.time() - started
+
+    assert elapsed < 0.6
+    assert not complete
+    await posters.drain()  # the lookups went on in the background and filled the cache
+    calls = tmdb_calls(rig)
+    urls, complete = await posters.posters(entries)
+    assert complete and len(urls) == 4
+    assert tmdb_calls(rig) == calls
+
+
+async def test_concurrent_lookups_of_one_title_share_one_tmdb_call(rig: Rig) -> None:
+    posters = service(rig)
+    await tmdb_fault(rig, delay_ms=100)
+
+    results = await asyncio.gather(*(posters.posters([sandbox_show(rig, 1)]) for _ in range(20)))
+
+    assert all(result == results[0] for result in results) and results[0][1]
+    assert tmdb_calls(rig) == 1
