@@ -1,0 +1,85 @@
+"""`python -m bench [--quick] [--only 1,5]`: run the benchmarks, print the table.
+
+Why the exit status ignores MISSED: a missed target is a finding to report and investigate, not a
+broken run; a benchmark that could not run at all (a server died, a wrong answer) exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+from bench import warm
+from bench.lab import Lab, open_lab
+from bench.procs import UVICORN_FLAGS
+from bench.report import Result, machine, table
+from bench.sizes import FULL, QUICK, Sizes
+
+Runner = Callable[[Lab, Sizes, Sequence[int]], Awaitable[list[Result]]]
+
+# Benchmark numbers each runner answers; one runner may serve several that share a setup.
+RUNNERS: tuple[tuple[frozenset[int], Runner], ...] = (
+    (frozenset({1, 2}), warm.run),
+)
+NUMBERS = frozenset(number for numbers, _ in RUNNERS for number in numbers)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    selected = sorted(args.only)
+    print(machine())
+    print(f"servers: uvicorn {' '.join(UVICORN_FLAGS)}, one process each; load generator in its own process")
+    results, failures = asyncio.run(_run(selected, QUICK if args.quick else FULL))
+    print()
+    print(table(results))
+    if failures:
+        print(f"\n{failures} benchmark group(s) failed to run; see the tracebacks above")
+    return 1 if failures else 0
+
+
+async def _run(selected: Sequence[int], sizes: Sizes) -> tuple[list[Result], int]:
+    results: list[Result] = []
+    failures = 0
+    async with open_lab() as lab:
+        for numbers, runner in RUNNERS:
+            wanted = [number for number in selected if number in numbers]
+            if not wanted:
+                continue
+            print(f"\nbenchmark {', '.join(map(str, wanted))}")
+            try:
+                results.extend(await runner(lab, sizes, wanted))
+            except Exception:
+                traceback.print_exc()
+                failures += 1
+    return results, failures
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test's run)")
+    parser.add_argument(
+        "--only",
+        type=_numbers,
+        default=NUMBERS,
+        help=f"comma-separated benchmark numbers out of {','.join(map(str, sorted(NUMBERS)))}",
+    )
+    return parser
+
+
+def _numbers(raw: str) -> frozenset[int]:
+    try:
+        numbers = frozenset(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a list of numbers") from None
+    unknown = numbers - NUMBERS
+    if unknown or not numbers:
+        raise argparse.ArgumentTypeError(
+            f"unknown benchmark(s) {sorted(unknown)}; choose from {sorted(NUMBERS)}"
+        )
+    return numbers
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

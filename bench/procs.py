@@ -1,0 +1,112 @@
+"""Servers as child processes: every target runs under the same uvicorn command line.
+
+Why processes: the load generator must not share an interpreter (and its GIL) with the server it
+measures, and the app and its baseline must differ only in the application object, never in server
+settings. Every child is stopped by its own pid when the `async with` block ends, failure or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+# uvicorn's defaults on this install (no uvloop/httptools), spelled out so a later install of either
+# cannot silently change one side of a comparison. Access logs off: both sides, and they would
+# measure terminal I/O.
+UVICORN_FLAGS = ("--loop", "asyncio", "--http", "h11", "--log-level", "warning", "--no-access-log")
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run as designed (a server died, a response was wrong)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    url: str
+    pid: int
+
+    def rss_kib(self) -> int:
+        """Resident memory now, from the kernel's own accounting of the server process."""
+        return _status_field(self.pid, "VmRSS")
+
+    def peak_rss_kib(self) -> int:
+        return _status_field(self.pid, "VmHWM")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def uvicorn_server(
+    name: str, factory: str, env: Mapping[str, str], logs: Path, ready_path: str = "/healthz"
+) -> AsyncIterator[Server]:
+    """Run `factory` (module:function returning an ASGI app) until the block exits."""
+    port = free_port()
+    log_path = logs / f"{name}.log"
+    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+               "--port", str(port), *UVICORN_FLAGS]
+    child_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=REPO, env=child_env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
+    server = Server(name=name, url=f"http://127.0.0.1:{port}", pid=process.pid)
+    try:
+        await _wait_ready(process, server.url + ready_path, log_path)
+        yield server
+    finally:
+        await _stop(process)
+
+
+async def _wait_ready(process: asyncio.subprocess.Process, url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise BenchError(f"server exited with {process.returncode}:\n{_tail(log_path)}")
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise BenchError(f"server not answering {url} after {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _status_field(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key == field:
+            return int(value.split()[0])
+    raise BenchError(f"/proc/{pid}/status has no {field}")

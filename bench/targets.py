@@ -1,0 +1,53 @@
+"""The ASGI applications the benchmark servers run (uvicorn `--factory` targets).
+
+Why a bare app at all: "requests per second" means nothing across machines, but "fraction of what
+Starlette under the same uvicorn does when it already holds the bytes" does. The bare app answers
+the same route shape with the same bytes and headers the real app produced, so the ratio isolates
+what the product adds: the token lookup, the option parsing, the cache check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.config import Settings
+from app.main import create_app
+from app.sandbox import create_sandbox
+
+BODY_FILE = "BENCH_BODY_FILE"
+HEADERS_FILE = "BENCH_HEADERS_FILE"
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+def airdate() -> Starlette:
+    """The real service, configured from AIRDATE_* variables exactly as `airdate serve` would be."""
+    return create_app(Settings.from_env(dotenv=None))
+
+
+def sandbox() -> Starlette:
+    """The stand-in Trakt + TMDB on the real clock, so the app and the sandbox agree on "today"."""
+    return create_sandbox().app
+
+
+def bare() -> Starlette:
+    """Serve one feed's bytes from memory: 200 with the body, or an empty 304 on its ETag."""
+    body = Path(os.environ[BODY_FILE]).read_bytes()
+    headers: dict[str, str] = json.loads(Path(os.environ[HEADERS_FILE]).read_text())
+    etag = headers["ETag"]
+
+    async def feed(request: Request) -> Response:
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=MEDIA_TYPE, headers=headers)
+
+    async def healthz(request: Request) -> Response:
+        return Response("ok\n")
+
+    return Starlette(routes=[Route("/feeds/{token}.ics", feed), Route("/healthz", healthz)])

@@ -1,0 +1,90 @@
+"""Benchmarks 1 and 2: a warm feed, and its revalidation, against a bare app holding the bytes.
+
+Why these two: calendar apps poll the same URL every few minutes forever, so the warm 200 and the
+If-None-Match 304 are nearly all the traffic a deployment sees. The target is to stay within 80% of
+what Starlette itself manages on the same uvicorn when it does no work at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from app.options import FeedOptions
+from bench.lab import TYPICAL_FEED, Lab, feed_path
+from bench.load import LoadResult, load
+from bench.procs import BenchError, Server, uvicorn_server
+from bench.report import Result, millis, rate
+from bench.sizes import Sizes
+from bench.targets import BODY_FILE, HEADERS_FILE
+
+TARGET = 0.8
+COPIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary")
+
+
+async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
+    deployment = await lab.deployment()
+    feed = await lab.connect(deployment, "warm", TYPICAL_FEED)
+    path = feed_path(feed)
+    async with lab.app(deployment) as app:
+        body, headers = await _first_answer(app.url + path)
+        events = body.count(b"BEGIN:VEVENT")
+        print(f"  feed: {events} events, {len(body):,} bytes, options {_shown(TYPICAL_FEED)}")
+        (lab.workdir / "feed.ics").write_bytes(body)
+        (lab.workdir / "headers.json").write_text(json.dumps(headers))
+        env = {BODY_FILE: str(lab.workdir / "feed.ics"), HEADERS_FILE: str(lab.workdir / "headers.json")}
+        async with uvicorn_server("bare", "bench.targets:bare", env, lab.workdir) as bare:
+            if (await _first_answer(bare.url + path))[0] != body:
+                raise BenchError("the bare app does not serve the app's bytes")
+            results = []
+            if 1 in selected:
+                results.append(await _compare("1. warm feed throughput", app, bare, path, {}, 200, sizes))
+            if 2 in selected:
+                revalidate = {"If-None-Match": headers["ETag"]}
+                name = "2. revalidation (304)"
+                results.append(await _compare(name, app, bare, path, revalidate, 304, sizes))
+            return results
+
+
+async def _first_answer(url: str) -> tuple[bytes, dict[str, str]]:
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        response = await client.get(url, headers={"Accept-Encoding": "identity"})
+    if response.status_code != 200:
+        raise BenchError(f"GET feed: {response.status_code} {response.text[:200]}")
+    return response.content, {name: response.headers[name] for name in COPIED_HEADERS}
+
+
+async def _compare(
+    name: str, app: Server, bare: Server, path: str, headers: Mapping[str, str], expect: int, sizes: Sizes
+) -> Result:
+    """Alternate app and bare rounds (so drift hits both alike); the best round of each side counts."""
+    app_runs: list[LoadResult] = []
+    bare_runs: list[LoadResult] = []
+    for server in (app, bare):  # warm-up: connections, caches, the interpreter's first calls
+        await load(server.url, [path], requests=sizes.connections * 20, connections=sizes.connections,
+                   headers=headers, expect=expect)
+    for _ in range(sizes.throughput_rounds):
+        for server, runs in ((app, app_runs), (bare, bare_runs)):
+            runs.append(await load(server.url, [path], requests=sizes.throughput_requests,
+                                   connections=sizes.connections, headers=headers, expect=expect))
+    best_app = max(app_runs, key=lambda run: run.per_second)
+    best_bare = max(bare_runs, key=lambda run: run.per_second)
+    ratio = best_app.per_second / best_bare.per_second
+    for label, run in (("app", best_app), ("bare", best_bare)):
+        print(f"  {name}: {label} {rate(run.requests, run.seconds, 'req')}, p50 {millis(run.p50)}, "
+              f"p95 {millis(run.p95)} over {sizes.connections} connections")
+    return Result(
+        name=name,
+        measured=f"{rate(best_app.requests, best_app.seconds, 'req')} app",
+        baseline=f"{rate(best_bare.requests, best_bare.seconds, 'req')} bare",
+        ratio=ratio,
+        target=f">= {TARGET} of bare",
+        met=ratio >= TARGET,
+    )
+
+
+def _shown(options: FeedOptions) -> str:
+    sources = ",".join(options.sources)
+    return f"sources={sources} past_days={options.past_days} future_days={options.future_days}"
