@@ -1,0 +1,100 @@
+"""Turning expected failures into the one line an operator reads.
+
+Why one place: every verb can hit the same failures (bad configuration, a database that is down or not
+migrated, Trakt saying no), and each must end as `airdate: <what is wrong>` plus what to do, never a
+traceback. Messages are built from exception classes and short upstream descriptions only, so no
+token, SQL parameter or password can leak through them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from app.accounts import NotFound
+from app.config import ConfigError
+from app.connections import NeedsReconnect
+from app.crypto import DecryptError
+from app.feeds import CalendarUnavailable
+from app.options import OptionError
+from app.trakt import DeviceFlowError
+from app.upstream import AuthRevoked, BadResponse, RateLimited, Unavailable, UpstreamError
+
+
+class CliError(Exception):
+    """A failure the CLI itself detected; `str()` is the whole line to show."""
+
+
+EXPECTED: tuple[type[BaseException], ...] = (
+    CliError,
+    ConfigError,
+    OptionError,
+    NotFound,
+    NeedsReconnect,
+    DecryptError,
+    CalendarUnavailable,
+    UpstreamError,
+    SQLAlchemyError,
+    OSError,
+)
+
+_DEVICE_ADVICE = {
+    "denied": "the sign-in was declined on Trakt's page; run `airdate connect` again and approve it",
+    "expired": "the code expired before it was approved; run `airdate connect` again and enter the "
+    "code sooner",
+    "invalid_code": "Trakt no longer knows this device code; run `airdate connect` again",
+    "already_used": "this device code was already used; run `airdate connect` again",
+}
+
+
+def describe(exc: BaseException) -> str:
+    """The one line for an expected failure (see EXPECTED): what happened, then what to do."""
+    if isinstance(exc, DeviceFlowError):
+        return f"Trakt sign-in failed: {_DEVICE_ADVICE[exc.reason]}"
+    if isinstance(exc, UpstreamError):
+        return describe_upstream("Trakt", exc)  # the verbs meet TMDB only in `doctor`, which words its own
+    if isinstance(exc, DecryptError):
+        return (
+            f"{exc}; AIRDATE_SECRET_KEYS must still list the key the secrets were stored with "
+            "(keep old keys after the new one until `airdate rekey` has run)"
+        )
+    if isinstance(exc, NeedsReconnect):
+        return "Trakt no longer accepts this user's sign-in; run `airdate connect` and sign in again"
+    if isinstance(exc, CalendarUnavailable):
+        return "Trakt cannot be reached and no earlier calendar is stored; try again in a few minutes"
+    if isinstance(exc, SQLAlchemyError):
+        return describe_database(exc)
+    if isinstance(exc, OSError):  # upstream clients translate theirs, so this is the database driver
+        return (
+            f"cannot reach the database ({exc.strerror or exc}); check AIRDATE_DATABASE_URL and that "
+            "the server is running"
+        )
+    return str(exc)
+
+
+def describe_upstream(service: str, exc: UpstreamError) -> str:
+    """Name the service, the kind of failure and the remedy; the client messages carry no secrets."""
+    if isinstance(exc, AuthRevoked):
+        return f"{service} rejected the user's token ({exc}); run `airdate connect` to sign in again"
+    if exc.status == 401:
+        return (
+            f"{service} rejected this installation's credentials ({exc}); check "
+            + ("AIRDATE_TRAKT_CLIENT_ID and AIRDATE_TRAKT_CLIENT_SECRET" if service == "Trakt"
+               else "AIRDATE_TMDB_TOKEN")
+        )
+    if isinstance(exc, RateLimited):
+        return f"{service} is rate limiting ({exc}); try again in {max(1, round(exc.retry_after))} s"
+    if isinstance(exc, Unavailable):
+        return f"{service} is unavailable ({exc}); try again in a few minutes"
+    if isinstance(exc, BadResponse):
+        return f"{service} sent an answer Airdate cannot use ({exc}); try again later"
+    return f"{service} request failed ({exc})"
+
+
+def describe_database(exc: SQLAlchemyError) -> str:
+    """The driver's first line only: SQLAlchemy's own text carries the SQL and its parameters."""
+    cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return (
+        f"database error ({type(cause).__name__}: {detail}); check AIRDATE_DATABASE_URL and that "
+        "`airdate migrate` has run"
+    )

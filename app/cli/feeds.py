@@ -1,0 +1,155 @@
+"""`airdate feeds ...` and `airdate export`: manage a user's feeds and write one as a file.
+
+Why through `Accounts` and `FeedService`: the dashboard and the feed route use the same two services,
+so a feed rotated or revoked here stops working exactly as if it had been done on the web, and an
+export is byte for byte what a calendar app would fetch at that moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app.accounts import DEFAULT_FEED_NAME, FeedInfo
+from app.cli.errors import CliError
+from app.container import Services
+from app.models import User
+from app.options import FeedOptions, parse_options
+
+
+def assignment(text: str) -> tuple[str, str]:
+    """argparse type for `--set key=value`: the split only; values are judged by `parse_options`."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(text)
+    return key.strip(), value
+
+
+def option_values(assignments: Sequence[tuple[str, str]] | None) -> dict[str, str]:
+    return dict(assignments or ())
+
+
+def options_text(options: FeedOptions) -> str:
+    """Options as the `--set`/URL query words that would recreate them (unset ones left out)."""
+    words = []
+    for key, value in options.to_json().items():
+        if value is None:
+            continue
+        shown = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(
+            value, bool) else str(value)
+        words.append(f"{key}={shown}")
+    return " ".join(words)
+
+
+async def slugs(services: Services) -> dict[int, str]:
+    """User id -> Trakt slug, for naming owners in listings (Accounts deals in ids)."""
+    async with services.sessions() as session:
+        rows = await session.execute(select(User.id, User.trakt_slug).order_by(User.id))
+    return {user_id: slug for user_id, slug in rows.tuples()}
+
+
+async def resolve_user(services: Services, slug: str | None) -> int:
+    """The user `--user` names, or the only user there is; otherwise say which choices exist."""
+    if slug is not None:
+        return await services.accounts.user_id(slug)
+    known = await slugs(services)
+    if len(known) == 1:
+        return next(iter(known))
+    if not known:
+        raise CliError("no users yet; connect one with `airdate connect`")
+    raise CliError(f"several users exist; name one with --user ({', '.join(sorted(known.values()))})")
+
+
+def feed_json(feed: FeedInfo, url: str, owner: str) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "user": owner,
+        "name": feed.name,
+        "url": url,
+        "options": feed.options.to_json(),
+        "revoked": feed.revoked,
+        "created_at": feed.created_at.isoformat(),
+        "last_polled_at": None if feed.last_polled_at is None else feed.last_polled_at.isoformat(),
+        "poll_count": feed.poll_count,
+    }
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+async def list_feeds(services: Services, *, user: str | None, every_user: bool, as_json: bool) -> None:
+    owners = await slugs(services)
+    user_ids = list(owners) if every_user else [await resolve_user(services, user)]
+    listed = [
+        (feed, owners[user_id])
+        for user_id in user_ids
+        for feed in await services.accounts.list_feeds(user_id)
+    ]
+    if as_json:
+        print(json.dumps([feed_json(f, services.accounts.feed_url(f.token), o) for f, o in listed],
+                         indent=2))
+        return
+    if not listed:
+        print("no feeds; create one with `airdate feeds create`")
+    for feed, owner in listed:
+        print(f"#{feed.id}  {feed.name}  (user {owner})")
+        print(f"    url:        {services.accounts.feed_url(feed.token)}")
+        print(f"    options:    {options_text(feed.options)}")
+        print(f"    last poll:  {_when(feed.last_polled_at)}")
+        print(f"    polls:      {feed.poll_count}")
+
+
+async def create_feed(services: Services, *, user: str | None, name: str | None,
+                      values: Mapping[str, str]) -> None:
+    options = parse_options(values)
+    user_id = await resolve_user(services, user)
+    feed = await services.accounts.create_feed(user_id, name or DEFAULT_FEED_NAME, options)
+    print(f"created feed #{feed.id}: {services.accounts.feed_url(feed.token)}")
+
+
+async def update_feed(services: Services, feed_id: int, *, name: str | None,
+                      values: Mapping[str, str]) -> None:
+    current = await services.accounts.get_feed(feed_id)
+    options = parse_options(values, current.options) if values else None
+    if name is None and options is None:
+        raise CliError("nothing to change; give --name and/or --set key=value")
+    feed = await services.accounts.update_feed(feed_id, name=name, options=options)
+    print(f"updated feed #{feed.id} {feed.name!r}: {options_text(feed.options)}")
+
+
+async def rotate_feed(services: Services, feed_id: int) -> None:
+    feed = await services.accounts.rotate_feed(feed_id)
+    print(services.accounts.feed_url(feed.token))
+    print(f"feed #{feed.id} has a new URL; the old one stopped working", file=sys.stderr)
+
+
+async def revoke_feed(services: Services, feed_id: int) -> None:
+    await services.accounts.revoke_feed(feed_id)
+    print(f"revoked feed #{feed_id}; its URL no longer works")
+
+
+async def export_feed(services: Services, feed_id: int, *, out: Path | None,
+                      values: Mapping[str, str]) -> None:
+    """The same lookup, options and render as `GET /feeds/<token>.ics`, so the bytes match."""
+    feed = await services.accounts.get_feed(feed_id)
+    context = await services.feeds.lookup(feed.token)
+    if context is None:
+        raise CliError(f"feed #{feed_id} is revoked; list live feeds with `airdate feeds list`")
+    rendered = await services.feeds.render(context, services.feeds.options(context, values))
+    if out is None:
+        sys.stdout.buffer.write(rendered.body)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        await asyncio.to_thread(out.write_bytes, rendered.body)
+    except OSError as exc:
+        raise CliError(f"cannot write {out} ({exc.strerror or exc})") from None
+    print(f"wrote {len(rendered.entries)} entries to {out}", file=sys.stderr)

@@ -1,0 +1,103 @@
+"""`airdate serve`, `airdate demo` and `airdate sandbox`: the verbs that keep servers running.
+
+Why the demo runs everything in one event loop: the sandbox, the sign-in and the app then share one
+process that Ctrl-C stops as a whole, and the throwaway database goes with it. The demo's settings are
+built here, not read from the environment, so a half-configured `.env` cannot leak into it.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from app.cli.servers import Listener, Servers, listen
+from app.cli.signin import sign_in
+from app.config import Settings
+from app.container import open_services
+from app.crypto import generate_key
+from app.main import create_app
+from app.migrate import upgrade_async
+from app.sandbox import Sandbox, create_sandbox
+from app.trakt import DeviceCode
+
+QUIET = {"log_level": "warning"}
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    settings.require_trakt()
+    listener = listen(host, port)
+    async with Servers() as servers:
+        await servers.start(create_app(settings), listener, log_level="info", proxy_headers=True)
+        await servers.wait_for_stop()
+
+
+def _sandbox_lines(sandbox: Sandbox, listener: Listener) -> list[str]:
+    return [
+        f"Stand-in Trakt and TMDB at {listener.url}",
+        f"  AIRDATE_TRAKT_API_URL={listener.url}",
+        f"  AIRDATE_TRAKT_AUTH_URL={listener.url}",
+        f"  AIRDATE_TMDB_API_URL={listener.url}",
+        f"  AIRDATE_TRAKT_CLIENT_ID={sandbox.client_id}",
+        f"  AIRDATE_TRAKT_CLIENT_SECRET={sandbox.client_secret}",
+        f"  AIRDATE_TMDB_TOKEN={sandbox.tmdb_token}",
+    ]
+
+
+async def run_sandbox(host: str, port: int) -> None:
+    """The sandbox alone, for pointing a real `airdate serve` (or a benchmark) at it."""
+    sandbox = create_sandbox()
+    listener = listen(host, port)
+    async with Servers() as servers:
+        await servers.start(sandbox.app, listener, **QUIET)
+        print("\n".join([*_sandbox_lines(sandbox, listener), "Press Ctrl-C to stop."]), flush=True)
+        await servers.wait_for_stop()
+
+
+def demo_settings(sandbox: Sandbox, sandbox_url: str, database_url: str, public_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_keys=(generate_key(),),
+        public_url=public_url,
+        trakt_client_id=sandbox.client_id,
+        trakt_client_secret=sandbox.client_secret,
+        tmdb_token=sandbox.tmdb_token,
+        trakt_api_url=sandbox_url,
+        trakt_auth_url=sandbox_url,
+        tmdb_api_url=sandbox_url,
+    )
+
+
+def _announce(code: DeviceCode) -> None:
+    print(f"Signing in the demo user (code {code.user_code}, approved by the sandbox) ...",
+          file=sys.stderr, flush=True)
+
+
+async def demo(host: str, port: int) -> None:
+    """Sandbox + throwaway SQLite + sign-in + app, until Ctrl-C; the temp directory is then removed."""
+    app_listener = listen(host, port)
+    sandbox_listener = listen("127.0.0.1", 0)
+    sandbox = create_sandbox()
+    sandbox.configure({"device_interval": 0})  # approve at once: nobody types the code in a demo
+    with tempfile.TemporaryDirectory(prefix="airdate-demo-") as workdir:
+        database_url = f"sqlite+aiosqlite:///{Path(workdir) / 'airdate.db'}"
+        await upgrade_async(database_url)
+        settings = demo_settings(sandbox, sandbox_listener.url, database_url, app_listener.url)
+        async with Servers() as servers:
+            await servers.start(sandbox.app, sandbox_listener, **QUIET)
+            async with open_services(settings) as services:
+                signed_in = await sign_in(services, show_code=_announce)
+                feed_url = services.accounts.feed_url(signed_in.feed.token)
+            await servers.start(create_app(settings), app_listener, **QUIET)
+            webcal = "webcal://" + feed_url.split("://", 1)[1]
+            print("\n".join([
+                f"Airdate demo for Trakt user {signed_in.slug!r} (offline: everything is on this machine)",
+                f"  feed:      {feed_url}",
+                f"  subscribe: {webcal}",
+                f"  dashboard: {settings.public_url}/dashboard",
+                f"  data:      {workdir} (removed on exit)",
+                *_sandbox_lines(sandbox, sandbox_listener),
+                "Press Ctrl-C to stop.",
+            ]), flush=True)
+            await servers.wait_for_stop()
+    print("demo stopped; temporary data removed", file=sys.stderr, flush=True)
