@@ -11,7 +11,7 @@ import asyncio
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
-from bench import warm
+from bench import cold, economy, render, warm
 from bench.lab import Lab, open_lab
 from bench.procs import UVICORN_FLAGS
 from bench.report import Result, machine, table
@@ -22,6 +22,9 @@ Runner = Callable[[Lab, Sizes, Sequence[int]], Awaitable[list[Result]]]
 # Benchmark numbers each runner answers; one runner may serve several that share a setup.
 RUNNERS: tuple[tuple[frozenset[int], Runner], ...] = (
     (frozenset({1, 2}), warm.run),
+    (frozenset({3}), cold.run),
+    (frozenset({4}), economy.run),
+    (frozenset({5}), render.run),
 )
 NUMBERS = frozenset(number for numbers, _ in RUNNERS for number in numbers)
 

@@ -30,6 +30,7 @@ TMDB_TOKEN = "sandbox-tmdb-token"
 # Shows and movies a week back and half a year ahead: about 150 events from the sandbox's catalog, the
 # size of a busy person's feed.
 TYPICAL_FEED = FeedOptions(past_days=7, future_days=180)
+USER_TZ = "America/New_York"
 
 
 class Sandbox:
@@ -43,6 +44,12 @@ class Sandbox:
         answer = await self._control("GET", "/_sandbox/count", params={"prefix": prefix})
         count: int = answer["count"]
         return count
+
+    async def calls(self, prefix: str) -> list[dict[str, Any]]:
+        """Every request the sandbox served under `prefix`, oldest first (method, path, query, ...)."""
+        answer = await self._control("GET", "/_sandbox/calls", params={"prefix": prefix})
+        calls: list[dict[str, Any]] = answer["calls"]
+        return calls
 
     async def delay(self, prefix: str, delay_ms: int) -> None:
         """Every request under `prefix` waits `delay_ms` first, until `clear_faults`."""
@@ -116,7 +123,7 @@ class Lab:
     async def connect(self, deployment: Deployment, slug: str, options: FeedOptions) -> FeedInfo:
         """Sign a new sandbox user in through the real device flow; return their feed with `options`."""
         sandbox = await self.sandbox()
-        await sandbox.configure(next_user={"slug": slug, "username": slug.title()})
+        await sandbox.configure(next_user={"slug": slug, "username": slug.title(), "timezone": USER_TZ})
         async with open_services(deployment.settings) as services:
             return await _connect(services, options)
 
