@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.connections import STATUS_OK, ConnectionService, NeedsReconnect
 from app.db import upsert
@@ -115,7 +116,7 @@ class _Chunk:
     def row_key(self) -> tuple[str, date, int]:
         return self.source_key, self.start, self.days
 
-    def where(self) -> Any:
+    def where(self) -> ColumnElement[bool]:
         return and_(
             CalendarChunk.user_id == self.user_id,
             CalendarChunk.source == self.source_key,
@@ -217,9 +218,9 @@ class CalendarService:
 
     async def _wait(self, calls: Sequence[asyncio.Future[Outcome]], *, has_data: bool) -> list[Outcome]:
         """Wait for the fetches, but never past the budget when there is something to answer with."""
-        done, pending = await asyncio.wait(calls, timeout=self._wait_budget if has_data else None)
-        for call in pending:
+        for call in calls:  # whatever happens to this request, the fetches run to the end
             self._keep(call)
+        done, _ = await asyncio.wait(calls, timeout=self._wait_budget if has_data else None)
         return [call.result() for call in done]
 
     def _keep(self, task: asyncio.Future[Any]) -> None:

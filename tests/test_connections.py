@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from app.connections import ConnectionService, NeedsReconnect
 from app.crypto import Vault, generate_key
 from app.db import create_engine, create_session_factory
 from app.models import TraktConnection, User
+from app.singleflight import SingleFlight
 from app.sources import SOURCES
 from app.trakt import TokenSet, TraktClient, create_trakt
 from app.upstream import Unavailable
@@ -274,3 +276,59 @@ async def test_mark_needs_reconnect_keeps_the_reason(rig: Rig) -> None:
     assert await connections.status(user_id) == "needs_reconnect"
     with pytest.raises(NeedsReconnect):
         await connections.access_token(user_id)
+
+
+# -- SingleFlight, the in-process half of "refresh exactly once" ------------------------------------
+
+
+async def test_single_flight_shares_one_call_and_its_result_per_key() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    started: list[str] = []
+    both_started, release = asyncio.Event(), asyncio.Event()
+
+    async def work(key: str) -> int:
+        started.append(key)
+        number = len(started)
+        if number == 2:
+            both_started.set()
+        await release.wait()
+        return number
+
+    waiting = [asyncio.ensure_future(flight.run(key, partial(work, key))) for key in ("a", "a", "a", "b")]
+    await asyncio.wait_for(both_started.wait(), timeout=5)
+    release.set()
+
+    assert await asyncio.gather(*waiting) == [1, 1, 1, 2]
+    assert started == ["a", "b"]
+    assert await flight.run("a", partial(work, "a")) == 3  # a finished call is not a cache
+
+
+async def test_single_flight_shares_the_exception_too() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    calls = 0
+
+    async def failing() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        raise Unavailable("down")
+
+    results = await asyncio.gather(*(flight.run("k", failing) for _ in range(5)), return_exceptions=True)
+
+    assert calls == 1
+    assert all(isinstance(result, Unavailable) for result in results)
+
+
+async def test_a_caller_giving_up_does_not_cancel_the_shared_call() -> None:
+    flight: SingleFlight[str, str] = SingleFlight()
+    finished = asyncio.Event()
+
+    async def slow() -> str:
+        await asyncio.sleep(0.05)
+        finished.set()
+        return "done"
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(flight.run("k", slow), timeout=0.01)
+    assert await flight.run("k", slow) == "done"  # joined the call still in flight
+    assert finished.is_set()
