@@ -1,0 +1,322 @@
+"""The web app in a real headless Chromium: sign in with Trakt (the sandbox), subscribe, manage feeds.
+
+Everything is real: the app under uvicorn on 127.0.0.1, the sandbox's OAuth pages (they auto-approve
+and redirect back, so sign-in runs offline), a migrated database, and Debian's Chromium driven by
+Playwright. Feed URLs taken from the page are fetched with httpx to prove they serve calendars.
+
+SQLite only: the browser suite is the slowest part of CI, and it tests pages, not storage; the
+storage paths it drives (accounts, connections, feeds) run on both backends in their own tests.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.main import create_app
+from app.web_session import LOGIN_LIFETIME
+from tests.fixtures.app import free_port, sandbox_settings
+from tests.fixtures.sandbox import RunningSandbox
+from tests.support.browser import BrowserUnavailable, chromium
+from tests.support.server import serve
+
+FEED_URL = re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[A-Za-z0-9_-]{43}\.ics$")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with ExitStack() as stack:
+        try:
+            launched = stack.enter_context(chromium())
+        except BrowserUnavailable as error:
+            pytest.fail(str(error), pytrace=False)
+        yield launched
+
+
+@dataclass(frozen=True)
+class WebApp:
+    url: str
+    sandbox: RunningSandbox
+
+    def feed_url(self, page: Page, index: int = 0) -> str:
+        value = page.locator("input.url").nth(index).input_value()
+        assert FEED_URL.match(value), value
+        return value
+
+
+@pytest.fixture
+def web_app(sqlite_template: Path, tmp_path: Path, sandbox: RunningSandbox) -> Iterator[WebApp]:
+    database = tmp_path / "web.db"
+    shutil.copyfile(sqlite_template, database)
+    port = free_port()
+    settings = sandbox_settings(
+        f"sqlite+aiosqlite:///{database}",
+        sandbox.url,
+        f"http://127.0.0.1:{port}",
+        tmdb_image_url=sandbox.url + "/t/p/",  # the sandbox draws posters where TMDB's CDN would
+    )
+    with serve(create_app(settings, clock=sandbox.clock, background=False), port=port) as url:
+        yield WebApp(url=url, sandbox=sandbox)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Page, app: WebApp) -> None:
+    page.goto(app.url + "/")
+    page.get_by_role("link", name="Sign in with Trakt").click()
+    page.wait_for_url(app.url + "/dashboard")
+
+
+def test_sign_in_then_subscribe_links_serve_the_calendar(page: Page, web_app: WebApp) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_app.url)
+    page.goto(web_app.url + "/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Trakt calendar")
+    sign_in(page, web_app)
+
+    feed = page.locator("article.feed")
+    expect(feed).to_have_count(1)
+    expect(feed.get_by_role("heading", level=2)).to_have_text("Shows and movies")
+    url = web_app.feed_url(page)
+    expect(page.get_by_role("link", name="Subscribe in your calendar app")).to_have_attribute(
+        "href", "webcal://" + url.removeprefix("http://")
+    )
+
+    answer = httpx.get(url)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/calendar")
+    assert answer.text.startswith("BEGIN:VCALENDAR")
+
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator(".copied")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == url
+
+    page.get_by_text("Google Calendar", exact=True).click()
+    google = page.get_by_role("link", name="open this feed in Google Calendar").get_attribute("href")
+    assert google is not None and google.startswith("https://calendar.google.com/calendar/render?")
+    assert parse_qs(urlsplit(google).query) == {"cid": [url]}
+    page.get_by_text("Outlook.com and Microsoft 365", exact=True).click()
+    outlook = page.get_by_role("link", name="Add to Outlook.com").get_attribute("href")
+    assert outlook is not None and outlook.startswith("https://outlook.live.com/calendar/0/addfromweb?")
+    assert parse_qs(urlsplit(outlook).query) == {"url": [url], "name": ["Shows and movies"]}
+
+    download = page.get_by_role("link", name="Download .ics").get_attribute("href")
+    assert download == url + "?download=1"
+    assert httpx.get(download).headers["content-disposition"].startswith("attachment;")
+
+    page.goto(web_app.url + "/")  # signed in: the landing page sends you to your feeds
+    assert page.url == web_app.url + "/dashboard"
+
+
+def test_posters_match_the_feed_with_placeholders_for_titles_without(
+    page: Page, web_app: WebApp, tmp_path: Path
+) -> None:
+    sign_in(page, web_app)
+    feed = httpx.get(web_app.feed_url(page).removesuffix(".ics") + ".json").json()
+    poster_of = {
+        entry["show"] if entry["type"] == "episode" else entry["title"]: entry["poster"]
+        for entry in feed["entries"]
+    }
+
+    items = page.locator("li.poster")
+    count = items.count()
+    assert 1 <= count <= 12
+    shown_images = shown_placeholders = 0
+    for index in range(count):
+        item = items.nth(index)
+        title = item.locator(".title").inner_text()
+        expected = poster_of[title]
+        if expected is None:
+            expect(item.locator(".placeholder")).to_have_text(title)
+            expect(item.locator("img")).to_have_count(0)
+            shown_placeholders += 1
+        else:
+            image = item.locator("img")
+            expect(image).to_have_attribute("src", expected)
+            assert re.fullmatch(re.escape(web_app.sandbox.url) + r"/t/p/w500/[0-9a-f]{27}\.jpg", expected)
+            image.scroll_into_view_if_needed()
+            assert image.evaluate("img => img.complete && img.naturalWidth > 0")  # the CSP let it load
+            shown_images += 1
+        expect(item.locator("time")).not_to_be_empty()
+    assert shown_images and shown_placeholders
+
+    page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+
+
+def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
+    page: Page, web_app: WebApp
+) -> None:
+    sign_in(page, web_app)
+    url = web_app.feed_url(page)
+    page.get_by_role("link", name="Edit name and options").click()
+
+    page.get_by_label("Show episodes as all-day events").check()
+    page.get_by_label("Reminder, minutes before").fill("soon")
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Save").click()
+    response = navigation.value
+    assert response is not None and response.status == 400
+    expect(page.locator("#alarm-error")).to_contain_text("'soon' is not a whole number")
+    expect(page.get_by_label("Reminder, minutes before")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#tz-error")).to_contain_text("unknown time zone 'Mars/Olympus'")
+    expect(page.locator("#all_day-error")).to_have_count(0)
+    expect(page.get_by_label("Show episodes as all-day events")).to_be_checked()  # kept as typed
+    assert httpx.get(url.removesuffix(".ics") + ".json").json()["options"]["all_day"] is False
+
+    page.get_by_label("Reminder, minutes before").fill("30")
+    page.get_by_label("Time zone").fill("")
+    page.get_by_label("Name").fill("Evenings")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/dashboard\?notice=saved"))
+    expect(page.get_by_role("status").first).to_contain_text("Saved")
+    summary = page.locator("article.feed .summary")
+    expect(summary).to_contain_text("episodes as all-day events")
+    expect(summary).to_contain_text("reminder 30 minutes before")
+    expect(page.locator("article.feed h2")).to_have_text("Evenings")
+    options = httpx.get(url.removesuffix(".ics") + ".json").json()["options"]
+    assert (options["all_day"], options["alarm"], options["tz"]) == (True, 30, None)
+    assert "TRIGGER:-PT30M" in httpx.get(url).text
+
+
+def test_rotate_gives_a_new_url_and_kills_the_old_one(page: Page, web_app: WebApp) -> None:
+    sign_in(page, web_app)
+    old = web_app.feed_url(page)
+    page.get_by_role("link", name="Rotate URL…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rotate this feed's URL?")
+    page.get_by_role("button", name="Rotate URL").click()
+    page.wait_for_url(re.compile(r"/dashboard\?notice=rotated"))
+    new = web_app.feed_url(page)
+    assert new != old
+    assert httpx.get(old).status_code == 404
+    assert httpx.get(new).status_code == 200
+
+
+def test_new_feed_then_revoke_the_first(page: Page, web_app: WebApp) -> None:
+    sign_in(page, web_app)
+    first = web_app.feed_url(page)
+    page.get_by_role("button", name="New feed").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit “New feed”")
+    page.get_by_label("Name").fill("Movies only")
+    page.get_by_label("Episodes of shows you watch").uncheck()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/dashboard"))
+    expect(page.locator("article.feed h2")).to_have_text(["Shows and movies", "Movies only"])
+    second = web_app.feed_url(page, 1)
+    assert httpx.get(second.removesuffix(".ics") + ".json").json()["options"]["sources"] == ["movies"]
+
+    page.locator("article.feed").first.get_by_role("link", name="Revoke…").click()
+    page.get_by_role("button", name="Revoke feed").click()
+    page.wait_for_url(re.compile(r"/dashboard\?notice=revoked"))
+    expect(page.locator("article.feed h2")).to_have_text(["Movies only"])
+    assert httpx.get(first).status_code == 404
+    assert httpx.get(second).status_code == 200
+
+
+def test_sign_out_then_the_dashboard_sends_you_to_the_landing_page(page: Page, web_app: WebApp) -> None:
+    sign_in(page, web_app)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(web_app.url + "/")
+    expect(page.get_by_role("link", name="Sign in with Trakt")).to_be_visible()
+    page.goto(web_app.url + "/dashboard")
+    assert page.url == web_app.url + "/"
+
+
+def start_sign_in(page: Page, app: WebApp) -> str:
+    """Begin a sign-in in the page's cookie jar but stop before Trakt; return the `state` sent there."""
+    response = page.request.get(app.url + "/auth/login", max_redirects=0)
+    assert response.status == 302
+    location = response.headers["location"]
+    assert location.startswith(app.sandbox.url + "/oauth/authorize?")
+    return parse_qs(urlsplit(location).query)["state"][0]
+
+
+def test_callback_refuses_a_wrong_expired_or_refused_state_before_any_token_exchange(
+    page: Page, web_app: WebApp
+) -> None:
+    callback = web_app.url + "/auth/callback"
+
+    state = start_sign_in(page, web_app)
+    response = page.goto(f"{callback}?code=stolen&state=not-{state}")
+    assert response is not None and response.status == 400
+    expect(page.get_by_role("heading", level=1)).to_have_text("This sign-in link is not valid")
+    expect(page.get_by_role("link", name="Try again")).to_have_attribute("href", "/auth/login")
+
+    state = start_sign_in(page, web_app)
+    web_app.sandbox.clock.advance(LOGIN_LIFETIME.total_seconds() + 1)
+    response = page.goto(f"{callback}?code=whatever&state={state}")
+    assert response is not None and response.status == 400
+
+    state = start_sign_in(page, web_app)
+    response = page.goto(f"{callback}?error=access_denied&state={state}")
+    assert response is not None and response.status == 400
+    expect(page.locator("main")).to_contain_text("access_denied")
+
+    assert web_app.sandbox.state.count("/oauth/token") == 0
+    page.goto(web_app.url + "/dashboard")
+    assert page.url == web_app.url + "/"  # none of it signed anyone in
+
+
+def test_trakt_failing_the_exchange_is_a_friendly_502(page: Page, web_app: WebApp) -> None:
+    web_app.sandbox.state.add_faults([{"prefix": "/oauth/token", "status": 500}])
+    page.goto(web_app.url + "/")
+    with page.expect_navigation(url=re.compile(r"/auth/callback")) as navigation:
+        page.get_by_role("link", name="Sign in with Trakt").click()
+    response = navigation.value
+    assert response is not None and response.status == 502
+    expect(page.get_by_role("link", name="Try again")).to_be_visible()
+
+    web_app.sandbox.state.faults.clear()
+    page.get_by_role("link", name="Try again").click()
+    page.wait_for_url(web_app.url + "/dashboard")
+
+
+def test_posts_without_the_csrf_token_are_refused(page: Page, web_app: WebApp) -> None:
+    sign_in(page, web_app)
+    url = web_app.feed_url(page)
+    feed_id = page.locator("article.feed").get_attribute("id")
+    assert feed_id is not None
+    rotate = f"{web_app.url}/dashboard/feeds/{feed_id.removeprefix('feed-')}/rotate"
+    assert page.request.post(rotate, form={}).status == 403
+    assert page.request.post(rotate, form={"csrf": "guessed"}).status == 403
+    assert page.request.post(web_app.url + "/auth/logout", form={}).status == 403
+    assert page.request.post(web_app.url + "/dashboard/feeds", form={}).status == 403
+    assert httpx.get(url).status_code == 200  # not rotated
+    page.reload()
+    expect(page.locator("article.feed")).to_have_count(1)  # no feed created, still signed in
+
+
+def test_trakt_down_shows_a_message_instead_of_posters(page: Page, web_app: WebApp) -> None:
+    web_app.sandbox.state.add_faults([{"prefix": "/calendars", "status": 500}])
+    sign_in(page, web_app)
+    expect(page.locator("article.feed .upcoming")).to_contain_text("Trakt can't be reached right now")
+    expect(page.locator("li.poster")).to_have_count(0)
+    assert FEED_URL.match(web_app.feed_url(page))
+
+
+def test_a_revoked_grant_shows_the_reconnect_banner_until_signed_in_again(
+    page: Page, web_app: WebApp
+) -> None:
+    sign_in(page, web_app)
+    expect(page.get_by_role("link", name="Reconnect Trakt")).to_have_count(0)
+    web_app.sandbox.state.auth.revoke_user("demo")
+    web_app.sandbox.clock.advance(timedelta(days=8).total_seconds())  # past the access token's life
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("no longer accepts Airdate's access")
+    page.get_by_role("link", name="Reconnect Trakt").click()
+    page.wait_for_url(web_app.url + "/dashboard")
+    expect(page.get_by_role("link", name="Reconnect Trakt")).to_have_count(0)
