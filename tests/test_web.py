@@ -10,6 +10,7 @@ storage paths it drives (accounts, connections, feeds) run on both backends in t
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -23,8 +24,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from app.config import Settings
+from app.crypto import Vault
 from app.main import create_app
-from app.web_session import LOGIN_LIFETIME
+from app.web_session import LOGIN_COOKIE, LOGIN_LIFETIME, SESSION_COOKIE, SESSION_LIFETIME
 from tests.fixtures.app import free_port, sandbox_settings
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.browser import BrowserUnavailable, chromium
@@ -47,6 +50,7 @@ def browser() -> Iterator[Browser]:
 class WebApp:
     url: str
     sandbox: RunningSandbox
+    settings: Settings
 
     def feed_url(self, page: Page, index: int = 0) -> str:
         value = page.locator("input.url").nth(index).input_value()
@@ -66,7 +70,7 @@ def web_app(sqlite_template: Path, tmp_path: Path, sandbox: RunningSandbox) -> I
         tmdb_image_url=sandbox.url + "/t/p/",  # the sandbox draws posters where TMDB's CDN would
     )
     with serve(create_app(settings, clock=sandbox.clock, background=False), port=port) as url:
-        yield WebApp(url=url, sandbox=sandbox)
+        yield WebApp(url=url, sandbox=sandbox, settings=settings)
 
 
 @pytest.fixture
@@ -320,3 +324,51 @@ def test_a_revoked_grant_shows_the_reconnect_banner_until_signed_in_again(
     page.get_by_role("link", name="Reconnect Trakt").click()
     page.wait_for_url(web_app.url + "/dashboard")
     expect(page.get_by_role("link", name="Reconnect Trakt")).to_have_count(0)
+
+
+def test_the_session_cookie_holds_only_the_user_and_csrf_and_is_locked_down(
+    page: Page, web_app: WebApp
+) -> None:
+    sign_in(page, web_app)
+    cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Lax", False)
+    sealed = json.loads(Vault(web_app.settings.secret_keys).decrypt(cookie["value"]))
+    assert set(sealed) == {"purpose", "issued_at", "user_id", "csrf"}  # never a Trakt token
+    issued = web_app.sandbox.state.auth.tokens.values()
+    secrets = {token.access_token for token in issued} | {token.refresh_token for token in issued}
+    html = page.content()
+    assert secrets and not any(secret in html for secret in secrets)
+
+
+def test_a_sign_in_cookie_is_not_a_session_and_sessions_end_after_30_days(
+    page: Page, web_app: WebApp
+) -> None:
+    start_sign_in(page, web_app)
+    sign_in_cookie = next(c for c in page.context.cookies() if c["name"] == LOGIN_COOKIE)
+    page.context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": sign_in_cookie["value"], "url": web_app.url}]
+    )
+    page.goto(web_app.url + "/dashboard")
+    assert page.url == web_app.url + "/"
+
+    sign_in(page, web_app)
+    web_app.sandbox.clock.advance(SESSION_LIFETIME.total_seconds() - 60)
+    page.goto(web_app.url + "/dashboard")
+    assert page.url == web_app.url + "/dashboard"
+    web_app.sandbox.clock.advance(120)
+    page.goto(web_app.url + "/dashboard")
+    assert page.url == web_app.url + "/"
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(
+    sqlite_template: Path, tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    database = tmp_path / "web.db"
+    shutil.copyfile(sqlite_template, database)
+    settings = sandbox_settings(f"sqlite+aiosqlite:///{database}", sandbox.url, "https://airdate.example")
+    with serve(create_app(settings, clock=sandbox.clock, background=False)) as url:
+        response = httpx.get(url + "/auth/login")
+    assert response.status_code == 302
+    assert "redirect_uri=https%3A%2F%2Fairdate.example%2Fauth%2Fcallback" in response.headers["location"]
+    cookie = response.headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
