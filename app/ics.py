@@ -191,7 +191,7 @@ def _airings(episodes: Iterable[Episode], group_drops: bool) -> list[list[Episod
         return [[episode] for episode in episodes]
 
     def key(episode: Episode) -> tuple[int, int, datetime]:
-        return (episode.show.trakt_id, episode.season, episode.first_aired)
+        return (episode.show.trakt_id, episode.season, _aired(episode))
 
     ordered = sorted(episodes, key=lambda episode: (*key(episode), episode.number, episode.trakt_id))
     return [list(group) for _, group in groupby(ordered, key=key)]
@@ -214,7 +214,7 @@ class _Builder:
         return self._airing(
             uid=f"episode-{episode.trakt_id}",
             show=show,
-            first_aired=episode.first_aired,
+            aired=_aired(episode),
             runtime=_runtime(episode),
             summary=summary,
             body=[overview],
@@ -229,9 +229,9 @@ class _Builder:
         label = next((found for found in labels if found), None)
         listing = "\n".join(f"{_code(episode)}{_title_part(episode.title)}" for episode in episodes)
         return self._airing(
-            uid=f"drop-{show.trakt_id}-{first.season}-{_stamp(first.first_aired)}",
+            uid=f"drop-{show.trakt_id}-{first.season}-{_aired(first):%Y%m%dT%H%M%SZ}",
             show=show,
-            first_aired=first.first_aired,
+            aired=_aired(first),
             runtime=max(_runtime(episode) for episode in episodes),
             summary=_labelled(label, f"{_show_title(show)} {_drop_code(episodes)}"),
             body=[f"{len(episodes)} episodes released together:\n{listing}"],
@@ -271,7 +271,7 @@ class _Builder:
             order=self._midnight(notice.day),
             start=notice.day,
             end=notice.day + timedelta(days=1),
-            summary=_line(notice.summary),
+            summary=_line(notice.summary) or "Airdate notice",
             description=_paragraphs(_text(notice.description), url),
             location=None,
             url=url,
@@ -285,7 +285,7 @@ class _Builder:
         *,
         uid: str,
         show: Show,
-        first_aired: datetime,
+        aired: datetime,
         runtime: timedelta,
         summary: str,
         body: list[str | None],
@@ -293,8 +293,7 @@ class _Builder:
         labels: list[str | None],
     ) -> Event:
         """What an episode and a drop share: timing, all-day mode, network, poster, links, categories."""
-        aired = first_aired.astimezone(UTC)
-        network = _line(show.network) if show.network else None
+        network = _line(show.network or "") or None
         image = _uri(self._posters.get(("show", show.trakt_id)))
         start: datetime | date
         end: datetime | date
@@ -387,8 +386,9 @@ def _path(slug: str | None, fallback: int) -> str:
     return quote(slug, safe="") if slug else str(fallback)
 
 
-def _stamp(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _aired(episode: Episode) -> datetime:
+    """The air instant as iCalendar can say it: UTC, whole seconds (so grouping matches the file)."""
+    return episode.first_aired.astimezone(UTC).replace(microsecond=0)
 
 
 def _poster_line(image: str | None) -> str | None:
@@ -396,7 +396,8 @@ def _poster_line(image: str | None) -> str | None:
 
 
 def _paragraphs(*parts: str | None) -> str:
-    return "\n\n".join(part for part in parts if part)
+    """Blank-line separated; each part trimmed, since libical drops a value's leading whitespace."""
+    return "\n\n".join(trimmed for part in parts if part and (trimmed := part.strip()))
 
 
 def _text(value: str) -> str:
