@@ -1,0 +1,394 @@
+"""The `airdate` command as operators run it: the installed console script in a real process.
+
+Every test runs the script with a controlled environment in an empty working directory (so no `.env`
+leaks in), against the session's sandbox and a fresh database on both backends. The sandbox's clock is
+set to the real time, because the subprocess runs on the real clock and both must agree on "today" and
+on token expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import icalendar
+import pytest
+from cryptography.fernet import Fernet
+
+from app.config import Settings
+from app.container import Services, open_services
+from app.crypto import generate_key
+from app.main import create_app
+from app.migrate import alembic_config, current_revision
+from tests.fixtures.app import free_port, sandbox_settings
+from tests.fixtures.sandbox import RunningSandbox
+from tests.support.server import serve
+
+T = TypeVar("T")
+
+AIRDATE = Path(sys.executable).with_name("airdate")
+VERBS = ["demo", "serve", "migrate", "connect", "feeds", "export", "keygen", "rekey", "doctor", "sandbox"]
+FEED_ACTIONS = ["list", "create", "update", "rotate", "revoke"]
+# The process environment minus anything of ours, so a developer's AIRDATE_* cannot steer a test.
+BASE_ENV = {key: value for key, value in os.environ.items() if not key.startswith("AIRDATE_")}
+
+
+def run_airdate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert AIRDATE.is_file(), f"{AIRDATE} is missing: install the project with `pip install -e .`"
+    return subprocess.run(
+        [str(AIRDATE), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    return {
+        **BASE_ENV,
+        "AIRDATE_DATABASE_URL": settings.database_url,
+        "AIRDATE_SECRET_KEYS": ",".join(settings.secret_keys),
+        "AIRDATE_PUBLIC_URL": settings.public_url,
+        "AIRDATE_TRAKT_CLIENT_ID": settings.trakt_client_id or "",
+        "AIRDATE_TRAKT_CLIENT_SECRET": settings.trakt_client_secret or "",
+        "AIRDATE_TMDB_TOKEN": settings.tmdb_token or "",
+        "AIRDATE_TRAKT_API_URL": settings.trakt_api_url,
+        "AIRDATE_TRAKT_AUTH_URL": settings.trakt_auth_url,
+        "AIRDATE_TMDB_API_URL": settings.tmdb_api_url,
+    }
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *mentions: str) -> str:
+    """Exit 1, no traceback, and exactly one `airdate:` line on stderr that names `mentions`."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("airdate: ")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.rstrip("\n").splitlines()[-1] == errors[0]
+    for mention in mentions:
+        assert mention in errors[0], errors[0]
+    return errors[0]
+
+
+@dataclass
+class Cli:
+    settings: Settings
+    cwd: Path
+
+    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return run_airdate(*args, env={**env_for(self.settings), **env}, cwd=self.cwd)
+
+    def ok(self, *args: str, **env: str) -> str:
+        result = self(*args, **env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def raw(self, *args: str) -> bytes:
+        """Stdout as bytes: iCalendar lines end in CRLF, which text mode would rewrite."""
+        result = subprocess.run([str(AIRDATE), *args], env=env_for(self.settings), cwd=self.cwd,
+                                capture_output=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def connect(self, *args: str) -> dict[str, str]:
+        found: dict[str, str] = json.loads(self.ok("connect", "--json", *args))
+        return found
+
+    def feeds(self, *args: str) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = json.loads(self.ok("feeds", "list", "--json", *args))
+        return listed
+
+    def services(self, work: Callable[[Services], Awaitable[T]]) -> T:
+        async def go() -> T:
+            async with open_services(self.settings) as services:
+                return await work(services)
+
+        return asyncio.run(go())
+
+
+@pytest.fixture
+def cli(database_url: str, sandbox: RunningSandbox, tmp_path: Path) -> Cli:
+    sandbox.clock.set(datetime.now(UTC))
+    sandbox.state.configure({"device_interval": 0})
+    settings = sandbox_settings(database_url, sandbox.url, f"http://127.0.0.1:{free_port()}")
+    return Cli(settings=settings, cwd=tmp_path)
+
+
+def token_of(feed_url: str) -> str:
+    return feed_url.rsplit("/", 1)[1].removesuffix(".ics")
+
+
+def test_help_lists_every_verb_and_every_verb_has_help(tmp_path: Path) -> None:
+    overview = run_airdate("--help", env=BASE_ENV, cwd=tmp_path)
+    assert overview.returncode == 0
+    for verb in VERBS:
+        assert f"    {verb} " in overview.stdout, overview.stdout
+    for command in [[verb] for verb in VERBS] + [["feeds", action] for action in FEED_ACTIONS]:
+        result = run_airdate(*command, "--help", env=BASE_ENV, cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+        assert result.stdout.startswith(f"usage: airdate {' '.join(command)}"), result.stdout
+
+
+def test_usage_errors_exit_2_like_argparse(tmp_path: Path) -> None:
+    for command in [[], ["feeds"], ["nonsense"], ["export"], ["feeds", "rotate", "x"]]:
+        result = run_airdate(*command, env=BASE_ENV, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_keygen_prints_a_fresh_valid_key(tmp_path: Path) -> None:
+    keys = [run_airdate("keygen", env=BASE_ENV, cwd=tmp_path).stdout for _ in range(2)]
+    for key in keys:
+        assert key.endswith("\n") and key.count("\n") == 1
+        fernet = Fernet(key.strip().encode())
+        assert fernet.decrypt(fernet.encrypt(b"x")) == b"x"
+    assert keys[0] != keys[1]
+
+
+def test_migrate_brings_an_empty_database_to_the_newest_schema(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'empty.db'}"
+    env = {**BASE_ENV, "AIRDATE_DATABASE_URL": url}  # no secret keys: migrate must not need them
+    assert current_revision(url) is None
+    for _ in range(2):  # the second run finds nothing to do
+        result = run_airdate("migrate", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert current_revision(url) == alembic_script_head(url)
+
+
+def alembic_script_head(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def test_migrate_leaves_a_migrated_database_as_it_is(cli: Cli) -> None:
+    cli.ok("migrate")
+    assert current_revision(cli.settings.database_url) == alembic_script_head(cli.settings.database_url)
+
+
+def test_connect_creates_the_user_and_a_default_feed_and_prints_exactly_the_json(cli: Cli) -> None:
+    result = cli("connect", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert result.stdout == json.dumps({"user": "demo", "feed_url": answer["feed_url"]}) + "\n"
+    assert answer["feed_url"].startswith(f"{cli.settings.public_url}/feeds/")
+    assert "/activate" in result.stderr  # the verification URL goes to stderr, not into the JSON
+    token = token_of(answer["feed_url"])
+
+    async def check(services: Services) -> None:
+        [user_id] = await services.accounts.user_ids()
+        [feed] = await services.accounts.list_feeds(user_id)
+        assert feed.token == token
+        assert feed.options.sources == ("shows", "movies")
+        assert (feed.options.past_days, feed.options.future_days) == (7, 60)
+        assert await services.connections.status(user_id) == "ok"
+
+    cli.services(check)
+
+
+def test_a_second_connect_updates_the_user_instead_of_duplicating(cli: Cli) -> None:
+    first = cli.connect()
+    plain = cli.ok("connect", "--name", "Everything")  # without --json: just the URL on stdout
+    assert plain == first["feed_url"] + "\n"
+    [feed] = cli.feeds()
+    assert feed["name"] == "Everything"
+    assert feed["url"] == first["feed_url"]
+    assert len(cli.services(lambda services: services.accounts.user_ids())) == 1
+
+
+def test_feeds_create_update_rotate_revoke(cli: Cli) -> None:
+    first_url = cli.connect()["feed_url"]
+    created = cli.ok("feeds", "create", "--name", "Premieres", "--set", "sources=premieres",
+                     "--set", "past_days=14")
+    extra_url = created.strip().rsplit(" ", 1)[1]
+    default, extra = cli.feeds()
+    assert default["url"] == first_url
+    assert extra["url"] == extra_url and extra["name"] == "Premieres"
+    assert extra["options"]["sources"] == ["premieres"] and extra["options"]["past_days"] == 14
+    assert extra["poll_count"] == 0 and extra["last_polled_at"] is None
+
+    cli.ok("feeds", "update", str(extra["id"]), "--set", "all_day=true", "--set", "tz=Europe/Berlin")
+    updated = cli.feeds()[1]
+    assert updated["options"]["all_day"] is True and updated["options"]["tz"] == "Europe/Berlin"
+    assert updated["options"]["past_days"] == 14  # untouched options stay
+    text = cli.ok("feeds", "list")
+    assert f"#{extra['id']}  Premieres  (user demo)" in text and "all_day=true" in text
+
+    rotated_url = cli.ok("feeds", "rotate", str(extra["id"])).strip()
+    assert rotated_url != extra_url and rotated_url.startswith(cli.settings.public_url)
+    cli.ok("feeds", "revoke", str(default["id"]))
+    assert [feed["url"] for feed in cli.feeds()] == [rotated_url]
+
+    async def lookups(services: Services) -> list[bool]:
+        return [
+            await services.feeds.lookup(token_of(url)) is not None
+            for url in (first_url, extra_url, rotated_url)
+        ]
+
+    assert cli.services(lookups) == [False, False, True]
+    assert_one_error_line(cli("feeds", "rotate", str(default["id"])), f"#{default['id']}")
+    assert_one_error_line(cli("feeds", "update", "999", "--name", "x"), "#999")
+
+
+def test_bad_feed_options_are_one_line_naming_the_option(cli: Cli) -> None:
+    cli.connect()
+    assert_one_error_line(cli("feeds", "create", "--set", "past_days=400"), "past_days", "0 to 90")
+    assert_one_error_line(cli("feeds", "create", "--set", "colour=red"), "colour", "allowed")
+    assert_one_error_line(cli("feeds", "update", "1", "--set", "tz=Mars/Olympus"), "tz")
+    assert len(cli.feeds()) == 1
+
+
+def test_user_may_be_left_out_only_when_there_is_one(cli: Cli, sandbox: RunningSandbox) -> None:
+    assert_one_error_line(cli("feeds", "list"), "no users yet", "airdate connect")
+    cli.connect()
+    sandbox.state.configure({"next_user": {"slug": "second", "username": "Second"}})
+    assert cli.connect()["user"] == "second"
+    assert_one_error_line(cli("feeds", "list"), "--user", "demo, second")
+    assert [feed["user"] for feed in cli.feeds("--user", "second")] == ["second"]
+    assert sorted(feed["user"] for feed in cli.feeds("--all")) == ["demo", "second"]
+    assert_one_error_line(cli("feeds", "create", "--user", "nobody"), "'nobody'")
+
+
+def test_export_writes_what_the_running_app_serves(cli: Cli) -> None:
+    feed_url = cli.connect()["feed_url"]
+    [feed] = cli.feeds()
+    out = cli.cwd / "feed.ics"
+    result = cli("export", "--feed", str(feed["id"]), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    exported = out.read_bytes()
+    calendar = icalendar.Calendar.from_ical(exported)
+    assert len(calendar.walk("VEVENT")) > 0
+    assert cli.raw("export", "--feed", str(feed["id"])) == exported  # stdout: the same bytes
+
+    port = int(cli.settings.public_url.rsplit(":", 1)[1])
+    with serve(create_app(cli.settings, background=False), port=port) as base:
+        served = httpx.get(f"{base}/feeds/{token_of(feed_url)}.ics")
+    assert served.status_code == 200
+    assert served.content == exported
+
+    narrowed = cli.raw("export", "--feed", str(feed["id"]), "--set", "sources=movies")
+    assert 0 < len(icalendar.Calendar.from_ical(narrowed).walk("VEVENT")) < len(calendar.walk("VEVENT"))
+
+
+def test_rekey_moves_every_secret_to_the_new_key(cli: Cli) -> None:
+    old_key = cli.settings.secret_keys[0]
+    new_key = generate_key()
+    feed_url = cli.connect()["feed_url"]
+    result = cli("rekey", AIRDATE_SECRET_KEYS=f"{new_key},{old_key}")
+    assert result.returncode == 0, result.stderr
+    assert "re-encrypted 3 stored secrets" in result.stdout  # access + refresh token, one feed token
+
+    new_only = replace(cli.settings, secret_keys=(new_key,))
+    moved = Cli(settings=new_only, cwd=cli.cwd)
+    assert [feed["url"] for feed in moved.feeds()] == [feed_url]
+    exported = moved.raw("export", "--feed", str(moved.feeds()[0]["id"]))  # needs the Trakt token
+    assert icalendar.Calendar.from_ical(exported).walk("VEVENT")
+    assert_one_error_line(cli("feeds", "list"), "AIRDATE_SECRET_KEYS")  # the old key alone is useless
+
+
+def test_doctor_reports_ok_for_a_working_install(cli: Cli) -> None:
+    cli.connect()
+    result = cli("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert all(line.startswith("ok ") for line in lines), lines
+    assert any(line.startswith("ok    Trakt user demo: connected as Demo") for line in lines), lines
+    assert any(line.startswith("ok    TMDB:") for line in lines), lines
+    assert any("database: reachable" in line for line in lines), lines
+
+
+def test_doctor_fails_on_upstream_trouble(cli: Cli, sandbox: RunningSandbox) -> None:
+    cli.connect()
+    sandbox.state.add_faults([{"prefix": "/users/settings", "status": 401}])
+    result = cli("doctor", AIRDATE_TMDB_TOKEN="not-the-token")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    [user_line] = [line for line in lines if "Trakt user demo" in line]
+    assert user_line.startswith("FAIL") and "airdate connect" in user_line
+    [tmdb_line] = [line for line in lines if "TMDB" in line]
+    assert tmdb_line.startswith("FAIL") and "AIRDATE_TMDB_TOKEN" in tmdb_line
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_lists_every_configuration_problem_and_an_unmigrated_database(tmp_path: Path) -> None:
+    env = {
+        **BASE_ENV,
+        "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}",
+        "AIRDATE_SECRET_KEYS": "not-a-key",
+        "AIRDATE_CACHE_TTL": "soon",
+    }
+    result = run_airdate("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert [line.split(":")[1].strip() for line in fails[:2]] == ["AIRDATE_SECRET_KEYS", "AIRDATE_CACHE_TTL"]
+    assert any("never migrated" in line and "airdate migrate" in line for line in fails), fails
+    assert any("AIRDATE_TRAKT_CLIENT_ID" in line for line in fails), fails
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("verb", "variables", "named"),
+    [
+        (["feeds", "list"], {}, "AIRDATE_SECRET_KEYS"),
+        (["feeds", "list"], {"AIRDATE_SECRET_KEYS": "c2hvcnQ="}, "AIRDATE_SECRET_KEYS"),
+        (["feeds", "list"], {"AIRDATE_CACHE_TTL": "an hour"}, "AIRDATE_CACHE_TTL"),
+        (["migrate"], {"AIRDATE_DATABASE_URL": "mysql://db/airdate"}, "AIRDATE_DATABASE_URL"),
+        (["serve", "--port", "0"], {}, "AIRDATE_TRAKT_CLIENT_ID"),
+    ],
+)
+def test_configuration_errors_are_one_line_naming_the_variable(
+    tmp_path: Path, verb: list[str], variables: dict[str, str], named: str
+) -> None:
+    keys = {} if named == "AIRDATE_SECRET_KEYS" else {"AIRDATE_SECRET_KEYS": generate_key()}
+    env = {**BASE_ENV, **keys, "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'a.db'}",
+           **variables}
+    result = run_airdate(*verb, env=env, cwd=tmp_path)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert_one_error_line(result, f"airdate: {named}: ")
+
+
+def test_a_dot_env_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("AIRDATE_CACHE_TTL=5\n")
+    result = run_airdate("feeds", "list", env={**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key()},
+                         cwd=tmp_path)
+    assert_one_error_line(result, "AIRDATE_CACHE_TTL", "out of range")
+
+
+@pytest.mark.parametrize(
+    ("fault", "config", "mentions"),
+    [
+        ({"prefix": "/oauth/device/code", "status": 401}, {}, ["client id or secret",
+                                                                "AIRDATE_TRAKT_CLIENT_ID"]),
+        ({"prefix": "/oauth/device/token", "status": 503}, {}, ["unavailable", "try again"]),
+        ({"prefix": "/users/settings", "status": 401}, {}, ["rejected", "airdate connect"]),
+        ({"prefix": "/users/settings", "body": "malformed"}, {}, ["malformed JSON", "try again"]),
+        ({"prefix": "/users/settings", "status": 503}, {}, ["unavailable"]),
+        (None, {"device_outcome": "deny"}, ["declined", "airdate connect"]),
+        (None, {"device_outcome": "expire"}, ["expired", "airdate connect"]),
+    ],
+)
+def test_connect_failures_are_one_line_saying_what_to_do(
+    cli: Cli, sandbox: RunningSandbox, fault: dict[str, Any] | None, config: dict[str, Any],
+    mentions: list[str],
+) -> None:
+    if fault is not None:
+        sandbox.state.add_faults([fault])
+    sandbox.state.configure(config)
+    result = cli("connect", "--json")
+    assert result.stdout == ""
+    assert_one_error_line(result, *mentions)
+    assert cli.services(lambda services: services.accounts.user_ids()) == []
+
+
+def test_database_unreachable_is_one_line(tmp_path: Path) -> None:
+    env = {**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key(), "AIRDATE_TRAKT_CLIENT_ID": "any",
+           "AIRDATE_DATABASE_URL": f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none"}
+    assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "AIRDATE_DATABASE_URL")
+    env["AIRDATE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
+    assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "airdate migrate")
