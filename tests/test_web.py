@@ -372,3 +372,18 @@ def test_cookies_are_secure_when_the_public_url_is_https(
     assert "redirect_uri=https%3A%2F%2Fairdate.example%2Fauth%2Fcallback" in response.headers["location"]
     cookie = response.headers["set-cookie"].lower()
     assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_everything_works_without_javascript(browser: Browser, web_app: WebApp) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, web_app)
+        expect(page.get_by_role("button", name="Copy")).to_be_hidden()  # nothing to click that can't work
+        assert httpx.get(web_app.feed_url(page)).status_code == 200
+        page.get_by_role("button", name="New feed").click()
+        page.get_by_label("Name").fill("No script")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("article.feed h2")).to_have_text(["Shows and movies", "No script"])
+    finally:
+        context.close()
