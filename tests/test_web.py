@@ -387,3 +387,24 @@ def test_everything_works_without_javascript(browser: Browser, web_app: WebApp) 
         expect(page.locator("article.feed h2")).to_have_text(["Shows and movies", "No script"])
     finally:
         context.close()
+
+
+def test_someone_elses_feed_is_not_found(browser: Browser, page: Page, web_app: WebApp) -> None:
+    sign_in(page, web_app)
+    url = web_app.feed_url(page)
+    feed_id = (page.locator("article.feed").get_attribute("id") or "").removeprefix("feed-")
+    web_app.sandbox.state.configure({"next_user": {"slug": "mallory", "timezone": "Europe/Berlin"}})
+    context = browser.new_context()
+    try:
+        other = context.new_page()
+        sign_in(other, web_app)
+        expect(other.locator("article.feed")).to_have_count(1)
+        assert web_app.feed_url(other) != url
+        response = other.goto(f"{web_app.url}/dashboard/feeds/{feed_id}/edit")
+        assert response is not None and response.status == 404
+        csrf = other.locator("form.signout input[name=csrf]").input_value()
+        rotate = other.request.post(f"{web_app.url}/dashboard/feeds/{feed_id}/rotate", form={"csrf": csrf})
+        assert rotate.status == 404
+    finally:
+        context.close()
+    assert httpx.get(url).status_code == 200
