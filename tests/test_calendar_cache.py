@@ -182,7 +182,7 @@ async def test_stale_chunks_are_served_at_once_and_refreshed_once_in_the_backgro
     first = await world.entries(window)
     calls = world.calls()
     world.rig.clock.advance(TTL.total_seconds() + 60)
-    await world.fault(delay_ms=400)  # a slow Trakt must not slow the stale answer down
+    await world.fault(delay_ms=1000)  # a slow Trakt must not slow the stale answer down
     loop = asyncio.get_running_loop()
 
     started = loop.time()
@@ -191,7 +191,7 @@ async def test_stale_chunks_are_served_at_once_and_refreshed_once_in_the_backgro
     elapsed = loop.time() - started
     await world.calendar.drain()
 
-    assert elapsed < 0.3
+    assert elapsed < 0.7
     assert stale.stale and stale.entries == first.entries and concurrent.stale
     assert world.calls() == calls + len(chunks_for(window))
     after = await world.entries(window)
