@@ -11,7 +11,7 @@ import asyncio
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
-from bench import cold, economy, render, warm
+from bench import cold, economy, render, scale, warm
 from bench.lab import Lab, open_lab
 from bench.procs import UVICORN_FLAGS
 from bench.report import Result, machine, table
@@ -25,6 +25,7 @@ RUNNERS: tuple[tuple[frozenset[int], Runner], ...] = (
     (frozenset({3}), cold.run),
     (frozenset({4}), economy.run),
     (frozenset({5}), render.run),
+    (frozenset({6}), scale.run),
 )
 NUMBERS = frozenset(number for numbers, _ in RUNNERS for number in numbers)
 

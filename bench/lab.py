@@ -7,6 +7,9 @@ it must be torn down on any exit. `Lab` owns an `AsyncExitStack`; what it starts
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from app.accounts import FeedInfo, Identity
 from app.config import Settings
@@ -114,6 +118,14 @@ class Lab:
         await upgrade_async(settings.database_url)
         return Deployment(settings=settings, env=env)
 
+    async def snapshot(self, deployment: Deployment, name: str) -> Deployment:
+        """A consistent copy of the deployment's database (same keys), via SQLite's VACUUM INTO."""
+        source = make_url(deployment.settings.database_url).database
+        target = self.workdir / f"{name}.db"
+        await asyncio.to_thread(_vacuum_into, str(source), str(target))
+        env = {**deployment.env, "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{target}"}
+        return Deployment(settings=Settings.from_env(env, dotenv=None), env=env)
+
     @asynccontextmanager
     async def app(self, deployment: Deployment, name: str = "app") -> AsyncIterator[Server]:
         """The real service as its own uvicorn process, for the duration of the block."""
@@ -138,6 +150,11 @@ async def _connect(services: Services, options: FeedOptions) -> FeedInfo:
     await services.connections.save(user_id, tokens)
     feed = await services.accounts.ensure_default_feed(user_id)
     return await services.accounts.update_feed(feed.id, options=options)
+
+
+def _vacuum_into(source: str, target: str) -> None:
+    with contextlib.closing(sqlite3.connect(source)) as connection:
+        connection.execute("VACUUM INTO ?", (target,))
 
 
 @asynccontextmanager

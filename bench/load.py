@@ -28,6 +28,20 @@ class LoadResult:
     statuses: Mapping[int, int]
     body_bytes: int
 
+    @classmethod
+    def combined(cls, runs: Sequence[LoadResult]) -> LoadResult:
+        """Several runs as one, e.g. interleaved rounds whose latencies should be judged together."""
+        statuses: Counter[int] = Counter()
+        for run in runs:
+            statuses.update(run.statuses)
+        return cls(
+            requests=sum(run.requests for run in runs),
+            seconds=sum(run.seconds for run in runs),
+            latencies=tuple(sorted(latency for run in runs for latency in run.latencies)),
+            statuses=dict(statuses),
+            body_bytes=sum(run.body_bytes for run in runs),
+        )
+
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds

@@ -1,0 +1,89 @@
+"""Bulk users and feeds for the scale benchmark, written straight through the models.
+
+Why not the device flow: ten thousand sign-ins would take minutes and measure the sandbox. The rows
+are what sign-ins would leave (encrypted Trakt tokens, hashed and encrypted feed tokens), copied from
+one user who did sign in for real; the users whose feeds get polled also get that user's calendar
+chunks, as if Trakt had answered them the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from app.accounts import FeedInfo
+from app.container import Services
+from app.crypto import hash_feed_token, new_feed_token
+from app.models import CalendarChunk, Feed, TraktConnection, User
+from bench.lab import USER_TZ
+
+BATCH = 2000
+
+
+class Seeder:
+    def __init__(self, services: Services, template: FeedInfo) -> None:
+        self._services = services
+        self._template = template
+        self.sampled_tokens: list[str] = [template.token]
+
+    async def grow_to(self, total: int, sample: int) -> None:
+        """Add one user with one feed at a time until there are `total` feeds; the first ones added
+        (up to `sample` polled feeds in all) get calendar data and join `sampled_tokens`."""
+        services = self._services
+        async with services.sessions() as session:
+            existing = await session.scalar(select(func.count(Feed.id))) or 0
+            next_user = (await session.scalar(select(func.max(User.id))) or 0) + 1
+            next_feed = (await session.scalar(select(func.max(Feed.id))) or 0) + 1
+            connection = await session.scalar(
+                select(TraktConnection).where(TraktConnection.user_id == self._template.user_id)
+            )
+            chunks = (
+                await session.scalars(
+                    select(CalendarChunk).where(
+                        CalendarChunk.user_id == self._template.user_id, CalendarChunk.payload.is_not(None)
+                    )
+                )
+            ).all()
+        if connection is None or not chunks:
+            raise RuntimeError("the template user has no connection or no calendar data to copy")
+        access_token = services.vault.decrypt(connection.access_token)
+        now = services.clock()
+        users: list[dict[str, Any]] = []
+        connections: list[dict[str, Any]] = []
+        feeds: list[dict[str, Any]] = []
+        copies: list[dict[str, Any]] = []
+        for offset in range(max(0, total - existing)):
+            user_id, token = next_user + offset, new_feed_token()
+            users.append({
+                "id": user_id, "trakt_slug": f"seed-{user_id}", "trakt_username": f"Seed {user_id}",
+                "trakt_uuid": f"seed-uuid-{user_id}", "timezone": USER_TZ, "data_version": 0,
+                "created_at": now, "updated_at": now,
+            })
+            connections.append({
+                "user_id": user_id,
+                "access_token": services.vault.encrypt(access_token),
+                # Never spent: the copied access token is valid for days, far past the run.
+                "refresh_token": services.vault.encrypt(f"seeded-{user_id}"),
+                "expires_at": connection.expires_at, "status": "ok", "version": 0, "updated_at": now,
+            })
+            feeds.append({
+                "id": next_feed + offset, "user_id": user_id, "token_hash": hash_feed_token(token),
+                "token_encrypted": services.vault.encrypt(token), "name": "Seeded",
+                "options": self._template.options.to_json(), "created_at": now, "poll_count": 0,
+            })
+            if len(self.sampled_tokens) < sample:
+                self.sampled_tokens.append(token)
+                copies.extend(_copy(chunk, user_id) for chunk in chunks)
+        async with services.sessions.begin() as session:
+            for model, rows in ((User, users), (TraktConnection, connections), (Feed, feeds),
+                                (CalendarChunk, copies)):
+                for start in range(0, len(rows), BATCH):
+                    await session.execute(insert(model), rows[start : start + BATCH])
+
+
+def _copy(chunk: CalendarChunk, user_id: int) -> dict[str, Any]:
+    columns: Sequence[str] = ("source", "start_date", "days", "payload", "content_hash", "fetched_at",
+                              "expires_at")
+    return {"user_id": user_id, **{name: getattr(chunk, name) for name in columns}}
