@@ -171,6 +171,8 @@ def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
     page.get_by_label("Show episodes as all-day events").check()
     page.get_by_label("Reminder, minutes before").fill("soon")
     page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_label("Episodes of shows you watch").uncheck()
+    page.get_by_label("Movies in cinemas").uncheck()
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Save").click()
     response = navigation.value
@@ -178,10 +180,12 @@ def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
     expect(page.locator("#alarm-error")).to_contain_text("'soon' is not a whole number")
     expect(page.get_by_label("Reminder, minutes before")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#tz-error")).to_contain_text("unknown time zone 'Mars/Olympus'")
+    expect(page.locator("#sources-error")).to_have_text("choose at least one")
     expect(page.locator("#all_day-error")).to_have_count(0)
     expect(page.get_by_label("Show episodes as all-day events")).to_be_checked()  # kept as typed
     assert httpx.get(url.removesuffix(".ics") + ".json").json()["options"]["all_day"] is False
 
+    page.get_by_label("Episodes of shows you watch").check()
     page.get_by_label("Reminder, minutes before").fill("30")
     page.get_by_label("Time zone").fill("")
     page.get_by_label("Name").fill("Evenings")
@@ -194,6 +198,7 @@ def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
     expect(page.locator("article.feed h2")).to_have_text("Evenings")
     options = httpx.get(url.removesuffix(".ics") + ".json").json()["options"]
     assert (options["all_day"], options["alarm"], options["tz"]) == (True, 30, None)
+    assert options["sources"] == ["shows"]
     assert "TRIGGER:-PT30M" in httpx.get(url).text
 
 

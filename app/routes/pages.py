@@ -388,7 +388,11 @@ class FeedForm:
             errors["name"] = "give the feed a name"
         elif len(self.name) > MAX_NAME_LENGTH:
             errors["name"] = f"at most {MAX_NAME_LENGTH} characters"
+        if not self.sources:  # the parser would list source names; the form shows their labels
+            errors["sources"] = "choose at least one"
         for name, raw in self.option_values().items():
+            if name in errors:
+                continue
             try:
                 parse_options({name: raw})
             except OptionError as error:
