@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from app.config import Settings
 from app.container import Clock, Services, open_services, utc_now
 from app.metrics import RequestCounter
-from app.routes import feeds, health
+from app.routes import auth, feeds, health, pages
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
         routes=[
             *feeds.routes,
             *health.routes,
+            *auth.routes,
+            *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(RequestCounter, counts=request_counts)],
