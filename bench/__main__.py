@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -52,11 +53,13 @@ async def _run(selected: Sequence[int], sizes: Sizes) -> tuple[list[Result], int
             if not wanted:
                 continue
             print(f"\nbenchmark {', '.join(map(str, wanted))}")
+            started = time.perf_counter()
             try:
                 results.extend(await runner(lab, sizes, wanted))
             except Exception:
                 traceback.print_exc()
                 failures += 1
+            print(f"  ({time.perf_counter() - started:.1f} s)")
     return results, failures
 
 

@@ -91,7 +91,11 @@ def _cold_per_call(
 
 def _check_same_calendar(rendered: bytes, baseline: bytes) -> None:
     """The baseline must do the same job: equal calendars once both are parsed and re-serialized."""
-    ours = Calendar.from_ical(rendered).to_ical(sorted=True)
-    theirs = Calendar.from_ical(baseline).to_ical(sorted=True)
-    if ours != theirs:
-        raise BenchError("the naive baseline renders a different calendar than ics.render")
+    ours = Calendar.from_ical(rendered).to_ical(sorted=True).splitlines()
+    theirs = Calendar.from_ical(baseline).to_ical(sorted=True).splitlines()
+    for line, (mine, naive_line) in enumerate(zip(ours, theirs, strict=False), start=1):
+        if mine != naive_line:
+            raise BenchError(f"the naive baseline differs from ics.render at line {line}: "
+                             f"{naive_line!r} instead of {mine!r}")
+    if len(ours) != len(theirs):
+        raise BenchError(f"the naive baseline has {len(theirs)} lines, ics.render {len(ours)}")
