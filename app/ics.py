@@ -41,6 +41,8 @@ PosterKey = tuple[Literal["show", "movie"], int]
 PRODID = f"-//Airdate//Airdate {__version__}//EN"
 DEFAULT_RUNTIME = timedelta(minutes=60)
 TRAKT = "https://trakt.tv"
+# Google Calendar is reported to drop events from feeds above ~1 MB; stay clearly below it.
+BYTE_BUDGET = 800_000
 
 # Bumped whenever the serialized shape of an event changes (a new property, a new wording), so every
 # stored fingerprint differs once and clients receive the new shape with a higher SEQUENCE.
@@ -93,6 +95,7 @@ class RenderOptions:
     all_day_episodes: bool = False
     alarm_minutes: int | None = None
     group_drops: bool = True
+    byte_budget: int = BYTE_BUDGET
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +137,30 @@ class Event:
     url: str | None
     categories: tuple[str, ...]
     image: str | None
+    attach: str | None
     alarm_minutes: int | None
 
-    @property
-    def all_day(self) -> bool:
-        return not isinstance(self.start, datetime)
+
+@dataclass(frozen=True, slots=True)
+class _Detail:
+    """How much text each event of a feed can afford."""
+
+    overview_chars: int | None  # None keeps overviews whole, 0 leaves them out
+    copies: bool  # poster and network lines in DESCRIPTION, ATTACH beside IMAGE
+    image: bool  # the RFC 7986 IMAGE, which few clients show
+    description: bool  # DESCRIPTION at all; its Trakt link is also the URL property
+
+
+# Most expendable first: long overviews, then all overviews, then what other properties already
+# carry or few clients show. Coarse steps on purpose: a step changes every event (a SEQUENCE bump
+# for all), so the level must not move each time the window gains or loses an episode.
+_DETAIL_LEVELS = (
+    _Detail(None, copies=True, image=True, description=True),
+    _Detail(300, copies=True, image=True, description=True),
+    _Detail(0, copies=True, image=True, description=True),
+    _Detail(0, copies=False, image=False, description=True),
+    _Detail(0, copies=False, image=False, description=False),
+)
 
 
 def build_events(
@@ -147,7 +169,11 @@ def build_events(
     options: RenderOptions,
     notices: Iterable[Notice] = (),
 ) -> list[Event]:
-    """Entries (from any mix of sources, duplicates allowed) -> one event per item, sorted by start, UID."""
+    """Entries (from any mix of sources, duplicates allowed) -> one event per item, sorted by start, UID.
+
+    A feed whose estimated size exceeds `options.byte_budget` is rebuilt with less detail per event
+    (see `_DETAIL_LEVELS`) until it fits; every event keeps its date, title, UID and Trakt link.
+    """
     episodes: dict[int, Episode] = {}
     releases: dict[tuple[int, ReleaseKind], Release] = {}
     for entry in entries:
@@ -156,14 +182,19 @@ def build_events(
         else:
             key = (entry.movie.trakt_id, entry.kind)
             releases[key] = _newer(releases.get(key), entry)
+    airings = _airings(episodes.values(), options.group_drops)
+    notices = tuple(notices)
 
-    builder = _Builder(posters, options)
-    events = [builder.release(release) for release in releases.values()]
-    for group in _airings(episodes.values(), options.group_drops):
-        events.append(builder.episode(group[0]) if len(group) == 1 else builder.drop(group))
-    events.extend(builder.notice(notice) for notice in notices)
-
-    by_uid = {event.uid: event for event in events}
+    for detail in _DETAIL_LEVELS:
+        builder = _Builder(posters, options, detail)
+        events = [builder.release(release) for release in releases.values()]
+        events.extend(
+            builder.episode(group[0]) if len(group) == 1 else builder.drop(group) for group in airings
+        )
+        events.extend(builder.notice(notice) for notice in notices)
+        by_uid = {event.uid: event for event in events}
+        if _estimated_size(by_uid.values()) <= options.byte_budget:
+            break
     return sorted(by_uid.values(), key=lambda event: (event.order, event.uid))
 
 
@@ -200,9 +231,10 @@ def _airings(episodes: Iterable[Episode], group_drops: bool) -> list[list[Episod
 class _Builder:
     """Turns one item into one `Event`; holds what every event of one feed shares."""
 
-    def __init__(self, posters: Mapping[PosterKey, str], options: RenderOptions) -> None:
+    def __init__(self, posters: Mapping[PosterKey, str], options: RenderOptions, detail: _Detail) -> None:
         self._posters = posters
         self._options = options
+        self._detail = detail
         self._suffix = f"-{options.feed_id}@airdate"
 
     def episode(self, episode: Episode) -> Event:
@@ -210,14 +242,13 @@ class _Builder:
         label = EPISODE_LABELS.get(episode.episode_type)
         summary = _labelled(label, f"{_show_title(show)} {_code(episode)}{_title_part(episode.title)}")
         url = f"{_show_url(show)}/seasons/{episode.season}/episodes/{episode.number}"
-        overview = _text(episode.overview) if episode.overview else None
         return self._airing(
             uid=f"episode-{episode.trakt_id}",
             show=show,
             aired=_aired(episode),
             runtime=_runtime(episode),
             summary=summary,
-            body=[overview],
+            body=[self._overview(episode.overview)],
             url=url,
             labels=[label],
         )
@@ -245,9 +276,9 @@ class _Builder:
         kind_label = RELEASE_LABELS[release.kind]
         summary = title if release.kind == "theatrical" else f"{title} · {kind_label}"
         url = f"{TRAKT}/movies/{_path(movie.slug, movie.trakt_id)}"
-        image = _uri(self._posters.get(("movie", movie.trakt_id)))
-        description = _paragraphs(
-            _text(movie.overview) if movie.overview else None, f"Trakt: {url}", _poster_line(image)
+        image = self._image(("movie", movie.trakt_id))
+        description = self._describe(
+            self._overview(movie.overview), f"Trakt: {url}", self._poster_line(image)
         )
         day = release.date
         return _event(
@@ -261,6 +292,7 @@ class _Builder:
             url=url,
             categories=(MOVIE_CATEGORY, kind_label),
             image=image,
+            attach=image if self._detail.copies else None,
             alarm_minutes=self._options.alarm_minutes,
         )
 
@@ -277,6 +309,7 @@ class _Builder:
             url=url,
             categories=(NOTICE_CATEGORY,),
             image=None,
+            attach=None,
             alarm_minutes=None,
         )
 
@@ -294,7 +327,7 @@ class _Builder:
     ) -> Event:
         """What an episode and a drop share: timing, all-day mode, network, poster, links, categories."""
         network = _line(show.network or "") or None
-        image = _uri(self._posters.get(("show", show.trakt_id)))
+        image = self._image(("show", show.trakt_id))
         start: datetime | date
         end: datetime | date
         if self._options.all_day_episodes:
@@ -311,15 +344,39 @@ class _Builder:
             start=start,
             end=end,
             summary=summary,
-            description=_paragraphs(
-                *body, f"Network: {network}" if network else None, f"Trakt: {url}", _poster_line(image)
+            description=self._describe(
+                *body,
+                f"Network: {network}" if network and self._detail.copies else None,
+                f"Trakt: {url}",
+                self._poster_line(image),
             ),
             location=network,
             url=url,
             categories=tuple(categories),
             image=image,
+            attach=image if self._detail.copies else None,
             alarm_minutes=self._options.alarm_minutes,
         )
+
+    def _overview(self, overview: str | None) -> str | None:
+        """The overview, cut at a word boundary (marked with …) when the feed's detail level says so."""
+        limit = self._detail.overview_chars
+        if not overview or limit == 0:
+            return None
+        text = _text(overview).strip()
+        if limit is None or len(text) <= limit:
+            return text
+        cut = text[:limit].rsplit(None, 1)[0] if " " in text[:limit] else text[:limit]
+        return cut.rstrip() + "…"
+
+    def _image(self, key: PosterKey) -> str | None:
+        return _uri(self._posters.get(key)) if self._detail.image else None
+
+    def _poster_line(self, image: str | None) -> str | None:
+        return f"Poster: {image}" if image and self._detail.copies else None
+
+    def _describe(self, *parts: str | None) -> str:
+        return _paragraphs(*parts) if self._detail.description else ""
 
     def _midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(), self._options.tz).astimezone(UTC)
@@ -337,10 +394,11 @@ def _event(
     url: str | None,
     categories: tuple[str, ...],
     image: str | None,
+    attach: str | None,
     alarm_minutes: int | None,
 ) -> Event:
     """The one place an `Event` is made, so its fingerprint always covers exactly what `render` writes."""
-    content = (start, end, summary, description, location, url, categories, image, alarm_minutes)
+    content = (start, end, summary, description, location, url, categories, image, attach, alarm_minutes)
     fingerprint = hashlib.sha256(repr((_FORMAT, *content)).encode()).hexdigest()
     return Event(uid, fingerprint, order, *content)
 
@@ -391,10 +449,6 @@ def _aired(episode: Episode) -> datetime:
     return episode.first_aired.astimezone(UTC).replace(microsecond=0)
 
 
-def _poster_line(image: str | None) -> str | None:
-    return f"Poster: {image}" if image else None
-
-
 def _paragraphs(*parts: str | None) -> str:
     """Blank-line separated; each part trimmed, since libical drops a value's leading whitespace."""
     return "\n\n".join(trimmed for part in parts if part and (trimmed := part.strip()))
@@ -413,6 +467,40 @@ def _line(value: str) -> str:
 def _uri(value: str | None) -> str | None:
     """A URI property value is written raw (no TEXT escaping applies), so anything odd is left out."""
     return value if value and _URI.fullmatch(value) else None
+
+
+# Octets of the lines every event has whatever its text: BEGIN/END, DTSTAMP, LAST-MODIFIED,
+# SEQUENCE, DTSTART/DTEND, STATUS, TRANSP, X-MICROSOFT-CDO-BUSYSTATUS (measured on rendered events).
+_FIXED_OCTETS = 217
+_ALL_DAY_OCTETS = 6  # two ";VALUE=DATE" parameters, less the time of day
+_ALARM_OCTETS = 60  # BEGIN/END:VALARM, ACTION, TRIGGER, the DESCRIPTION name
+
+
+def _estimated_size(events: Iterable[Event]) -> int:
+    """Octets the events will take once rendered, without rendering them (within a few percent).
+
+    Cheap enough to run for every detail level of a large feed, which rendering is not.
+    """
+    total = 0
+    for event in events:
+        total += _FIXED_OCTETS + (0 if isinstance(event.start, datetime) else _ALL_DAY_OCTETS)
+        total += _line_octets("UID", event.uid) + _line_octets("SUMMARY", event.summary)
+        total += _line_octets("DESCRIPTION", event.description) + _line_octets("LOCATION", event.location)
+        total += _line_octets("URL", event.url) + _line_octets("CATEGORIES", ",".join(event.categories))
+        total += _line_octets("IMAGE;VALUE=URI;DISPLAY=BADGE;FMTTYPE=image/jpeg", event.image)
+        total += _line_octets("ATTACH;FMTTYPE=image/jpeg", event.attach)
+        if event.alarm_minutes is not None:
+            total += _ALARM_OCTETS + _line_octets("DESCRIPTION", event.summary)
+    return total
+
+
+def _line_octets(name: str, value: str | None) -> int:
+    """One content line: name, escaped value, CRLF, and a CRLF + space per 74 octets folded."""
+    if not value:
+        return 0
+    escapes = value.count(",") + value.count(";") + value.count("\\") + value.count("\n")
+    octets = len(name) + 1 + len(value.encode()) + escapes
+    return octets + 2 + 3 * ((octets - 1) // 74)
 
 
 # --- serialization ---------------------------------------------------------------------------------
@@ -482,7 +570,8 @@ def _serialize(event: Event, revision: Revision) -> bytes:
     if event.image:
         image_params = {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": "image/jpeg"}
         vevent.add("image", event.image, parameters=image_params)
-        vevent.add("attach", event.image, parameters={"FMTTYPE": "image/jpeg"})
+    if event.attach:
+        vevent.add("attach", event.attach, parameters={"FMTTYPE": "image/jpeg"})
     if event.alarm_minutes is not None:
         alarm = _IcsAlarm()
         alarm.add("action", "DISPLAY")

@@ -111,7 +111,7 @@ def expected_event(event: Event, revision: Revision) -> ParsedEvent:
         last_modified=stamp,
         dtstamp=stamp,
         image=event.image,
-        attach=event.image,
+        attach=event.attach,
         alarms=alarms,
     )
 
@@ -646,3 +646,52 @@ def test_unchanged_events_are_served_from_the_cache(monkeypatch: pytest.MonkeyPa
     bumped = {**revisions, events[0].uid: Revision(1, MODIFIED + timedelta(days=1))}
     render(CALENDAR, events, bumped)
     assert serialized[5:] == [events[0].uid]
+
+
+# --- the size budget ---------------------------------------------------------------------------------
+
+
+def _budgeted(budget: int) -> tuple[list[Event], int]:
+    """Ten overview-heavy episodes built under `budget`, and the octets their events render to."""
+    overview = "Words and more words, " * 100  # 2,200 characters
+    entries = [
+        episode(
+            trakt_id=n,
+            of=show(trakt_id=n, network="HBO"),
+            aired=datetime(2026, 3, n, tzinfo=UTC),
+            overview=overview,
+        )
+        for n in range(1, 11)
+    ]
+    posters: dict[PosterKey, str] = {("show", n): POSTER for n in range(1, 11)}
+    events = build_events(entries, posters, options(byte_budget=budget))
+    empty: list[Event] = []
+    frame = len(render(CALENDAR, empty, {}))
+    return events, len(render(CALENDAR, events, revisions_for(events))) - frame
+
+
+def test_a_feed_over_its_byte_budget_sheds_detail_but_never_events() -> None:
+    full, full_size = _budgeted(10**9)
+    assert all(event.description.startswith("Words and more words, ") for event in full)
+    sizes = []
+    for budget in range(full_size, -1, -full_size // 40):
+        events, size = _budgeted(budget)
+        assert [(e.uid, e.summary, e.start, e.url) for e in events] == [
+            (e.uid, e.summary, e.start, e.url) for e in full
+        ]
+        bare = all(not e.description and e.image is None and e.attach is None for e in events)
+        assert size <= budget * 1.02 or bare  # the estimate is within a few percent; bare is the floor
+        sizes.append(size)
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == full_size
+    assert bare
+
+
+def test_overviews_are_cut_at_a_word_boundary_first() -> None:
+    full, full_size = _budgeted(10**9)
+    events, _ = _budgeted(full_size - 1)
+    original = full[0].description.split("\n\n")[0]
+    for event in events:
+        cut, ellipsis = event.description.split("\n\n")[0][:-1], event.description.split("\n\n")[0][-1]
+        assert ellipsis == "…" and len(cut) <= 300
+        assert original.startswith(cut) and original[len(cut)] == " "
+        assert event.image == event.attach == POSTER and f"Poster: {POSTER}" in event.description
