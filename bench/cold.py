@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -46,7 +46,8 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
                 await _get(client, app.url + feed_path(feed))
                 timings.append(time.perf_counter() - started)
                 fetched = (await sandbox.calls(CALENDARS))[before:]
-                print(f"  cold feed: {millis(timings[-1])}, {len(fetched)} Trakt calendar calls")
+                print(f"  cold feed: {millis(timings[-1])}, {len(fetched)} Trakt calendar calls, "
+                      f"arriving over {millis(_spread(fetched))} (0 ms if all left at once)")
             sequential = await _sequential(deployment, feeds[0].user_id, fetched)
         finally:
             await sandbox.clear_faults()
@@ -79,6 +80,12 @@ async def _sequential(deployment: Deployment, user_id: int, calls: Sequence[dict
         for source, start, days, ignore_watched in chunks:
             await services.trakt.calendar(token, source, start, days, ignore_watched=ignore_watched)
         return time.perf_counter() - started
+
+
+def _spread(calls: Sequence[dict[str, Any]]) -> float:
+    """Seconds between the first and the last call's arrival at the sandbox."""
+    arrivals = [datetime.fromisoformat(call["at"]) for call in calls]
+    return (max(arrivals) - min(arrivals)).total_seconds() if arrivals else 0.0
 
 
 def _chunk(call: dict[str, Any]) -> tuple[Source, date, int, bool]:
