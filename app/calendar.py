@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.clock import Clock
 from app.connections import STATUS_OK, ConnectionService, NeedsReconnect
 from app.db import upsert
 from app.entries import Entry, Episode, parse_episodes, parse_releases
@@ -39,7 +40,6 @@ from app.upstream import AuthRevoked, RateLimited, Sleep, UpstreamError
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Outcome = Literal["fetched", "failed", "reconnect", "skipped"]
 
 EPOCH = date(2000, 1, 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.clock import Clock
 from app.crypto import Vault
 from app.db import upsert
 from app.models import TraktConnection
@@ -30,7 +31,6 @@ from app.upstream import AuthRevoked, Sleep, UpstreamError
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
 STATUS_OK = "ok"
 STATUS_NEEDS_RECONNECT = "needs_reconnect"

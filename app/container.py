@@ -6,10 +6,10 @@ Why a container: the web app's lifespan, the CLI verbs and the benchmarks need t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import __version__
 from app.accounts import Accounts
 from app.calendar import CalendarService
+from app.clock import Clock, utc_now
 from app.config import Settings
 from app.connections import ConnectionService
 from app.crypto import Vault
@@ -26,12 +27,6 @@ from app.posters import PosterService
 from app.refresher import Refresher
 from app.tmdb import TmdbClient, create_tmdb
 from app.trakt import TraktClient, create_trakt
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

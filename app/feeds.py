@@ -237,7 +237,7 @@ class FeedService:
                 dialect = session.get_bind().dialect.name
                 await session.execute(
                     upsert(
-                        FeedEvent.__table__,
+                        FeedEvent,
                         changed,
                         key=("feed_id", "uid"),
                         update=("fingerprint", "sequence", "modified_at"),

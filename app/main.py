@@ -19,8 +19,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from app.clock import Clock, utc_now
 from app.config import Settings
-from app.container import Clock, Services, open_services, utc_now
+from app.container import Services, open_services
 from app.metrics import RequestCounter
 from app.routes import auth, feeds, health, pages
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await services.calendar.drain()
+                await services.posters.drain()
                 await _flush_polls(services)
 
     app = Starlette(

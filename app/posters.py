@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -21,6 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.clock import Clock
 from app.db import upsert
 from app.entries import Entry, Episode
 from app.models import MediaItem
@@ -30,7 +31,6 @@ from app.upstream import UpstreamError
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 PosterKey = tuple[Literal["show", "movie"], int]  # equals app.ics.PosterKey: ("show", show.trakt_id)
 CacheKey = tuple[str, str, str]  # (media_type, id_source, external_id), the media_cache primary key
 

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calendar import CHUNK_DAYS, CalendarService, parse_source_key
+from app.clock import Clock
 from app.connections import STATUS_OK
 from app.models import CalendarChunk, Feed, TraktConnection
 from app.upstream import Sleep
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
 MAX_CONCURRENT_REFRESHES = 8
 

@@ -22,16 +22,15 @@ from typing import Any, Literal
 
 import httpx
 
+from app.clock import Clock, utc_now
 from app.config import Settings
 from app.upstream import (
     BadResponse,
-    Clock,
     Random,
     RateLimited,
     Unavailable,
     UpstreamError,
     request_json,
-    utc_now,
 )
 
 MediaType = Literal["tv", "movie"]

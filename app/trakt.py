@@ -26,18 +26,17 @@ from urllib.parse import urlencode
 import httpx
 
 from app import __version__
+from app.clock import Clock, utc_now
 from app.config import Settings
 from app.sources import Source
 from app.upstream import (
     AuthRevoked,
     BadResponse,
-    Clock,
     Random,
     RateLimited,
     Sleep,
     UpstreamError,
     request_json,
-    utc_now,
 )
 
 MAX_CALENDAR_DAYS = 33  # Trakt silently truncates longer ranges, so a longer request is a bug

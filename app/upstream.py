@@ -16,7 +16,6 @@ import json as jsonlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,16 +24,11 @@ log = logging.getLogger("airdate.upstream")
 
 Sleep = Callable[[float], Awaitable[None]]
 Random = Callable[[], float]
-Clock = Callable[[], datetime]
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504, 520, 521, 522})
 BACKOFF_BASE = 0.25  # seconds before the first retry of a transient failure
 RATE_LIMIT_BACKOFF_BASE = 30.0  # a 429 without Retry-After comes from abuse shields: back off for real
 MAX_INLINE_WAIT = 2.0  # the longest Retry-After worth waiting out inside one request
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class UpstreamError(Exception):
