@@ -270,6 +270,7 @@ def test_export_writes_what_the_running_app_serves(cli: Cli) -> None:
     with serve(create_app(cli.settings, background=False), port=port) as base:
         served = httpx.get(f"{base}/feeds/{token_of(feed_url)}.ics")
     assert served.status_code == 200
+    assert served.content.decode().splitlines() == exported.decode().splitlines()  # a readable diff
     assert served.content == exported
 
     narrowed = cli.raw("export", "--feed", str(feed["id"]), "--set", "sources=movies")
