@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -385,6 +387,29 @@ def test_connect_failures_are_one_line_saying_what_to_do(
     assert result.stdout == ""
     assert_one_error_line(result, *mentions)
     assert cli.services(lambda services: services.accounts.user_ids()) == []
+
+
+def test_serve_answers_on_the_port_it_got_and_stops_cleanly(cli: Cli) -> None:
+    process = subprocess.Popen(
+        [str(AIRDATE), "serve", "--port", "0"], env=env_for(cli.settings), cwd=cli.cwd,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # uvicorn's log lines come first; ours names the real port
+            if found := re.search(r"Airdate serving on (http://127\.0\.0\.1:(\d+))", line):
+                break
+        else:
+            pytest.fail(f"serve exited with {process.wait()} before announcing its URL", pytrace=False)
+        assert found[2] != "0"
+        assert httpx.get(f"{found[1]}/healthz", timeout=10).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_database_unreachable_is_one_line(tmp_path: Path) -> None:

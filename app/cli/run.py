@@ -29,6 +29,9 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     listener = listen(host, port)
     async with Servers() as servers:
         await servers.start(create_app(settings), listener, log_level="info", proxy_headers=True)
+        # Our line, not uvicorn's: with a pre-bound socket uvicorn cannot know the port `--port 0` got.
+        print(f"Airdate serving on {listener.url} (feeds are published under {settings.public_url}); "
+              "Ctrl-C stops it", file=sys.stderr, flush=True)
         await servers.wait_for_stop()
 
 
