@@ -38,14 +38,17 @@ def option_values(assignments: Sequence[tuple[str, str]] | None) -> dict[str, st
 
 def options_text(options: FeedOptions) -> str:
     """Options as the `--set`/URL query words that would recreate them (unset ones left out)."""
-    words = []
-    for key, value in options.to_json().items():
-        if value is None:
-            continue
-        shown = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(
-            value, bool) else str(value)
-        words.append(f"{key}={shown}")
-    return " ".join(words)
+    return " ".join(
+        f"{key}={_option_word(value)}" for key, value in options.to_json().items() if value is not None
+    )
+
+
+def _option_word(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 async def slugs(services: Services) -> dict[int, str]:
