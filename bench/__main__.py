@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,9 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     selected = sorted(args.only)
     print(machine())
-    print(f"servers: uvicorn {' '.join(UVICORN_FLAGS)}, one process each; load generator in its own process")
+    print(f"servers: uvicorn {' '.join(UVICORN_FLAGS)}, one process each, SQLite in a temp dir")
+    print("load generator: this process, raw HTTP/1.1 keep-alive connections on 127.0.0.1")
+    print(f"load average at start: {_load()} (other work on the machine slows both sides of a ratio)")
     results, failures = asyncio.run(_run(selected, QUICK if args.quick else FULL))
-    print()
+    print(f"\nload average at end: {_load()}")
     print(table(results))
     if failures:
         print(f"\n{failures} benchmark group(s) failed to run; see the tracebacks above")
@@ -61,6 +64,10 @@ async def _run(selected: Sequence[int], sizes: Sizes) -> tuple[list[Result], int
                 failures += 1
             print(f"  ({time.perf_counter() - started:.1f} s)")
     return results, failures
+
+
+def _load() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg()) + " (1, 5, 15 min)"
 
 
 def _parser() -> argparse.ArgumentParser:
