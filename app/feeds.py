@@ -127,7 +127,6 @@ class FeedService:
         return parse_options(overrides, FeedOptions.from_json(context.stored_options))
 
     async def render(self, context: FeedContext, options: FeedOptions) -> RenderedFeed:
-        self._count_poll(context.feed_id)
         now = self._clock()
         tz = ZoneInfo(options.tz or context.user_tz)
         key = _MemoryKey(
@@ -164,7 +163,8 @@ class FeedService:
         polls, self._polls = self._polls, {}
         return polls
 
-    def _count_poll(self, feed_id: int) -> None:
+    def count_poll(self, feed_id: int) -> None:
+        """Note one fetch of the feed URL (the dashboard's previews are not polls, so routes call this)."""
         count, _ = self._polls.get(feed_id, (0, self._clock()))
         self._polls[feed_id] = (count + 1, self._clock())
 

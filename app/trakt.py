@@ -223,14 +223,18 @@ class TraktClient:
         return f"{self._auth}/oauth/authorize?{query}"
 
     async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
-        """Trade the callback's code for tokens; a stale or replayed code is AuthRevoked."""
+        """Trade the callback's code for tokens; a stale or replayed code is AuthRevoked.
+
+        No client secret here: Trakt's PKCE guide says the verifier replaces it for this exchange.
+        """
         return await self._grant(
             {
                 "grant_type": "authorization_code",
                 "code": code,
                 "code_verifier": code_verifier,
                 "redirect_uri": redirect_uri,
-            }
+            },
+            with_secret=False,
         )
 
     async def refresh(self, refresh_token: str, *, redirect_uri: str | None = None) -> TokenSet:
@@ -251,11 +255,10 @@ class TraktClient:
             "/oauth/revoke", self._with_secret({"token": access_token, "client_id": self._client_id})
         )
 
-    async def _grant(self, body: dict[str, str]) -> TokenSet:
+    async def _grant(self, body: dict[str, str], *, with_secret: bool = True) -> TokenSet:
+        body = {**body, "client_id": self._client_id}
         status, answer, _ = await self._oauth(
-            "/oauth/token",
-            self._with_secret({**body, "client_id": self._client_id}),
-            expect={400, 401},
+            "/oauth/token", self._with_secret(body) if with_secret else body, expect={400, 401}
         )
         if status in (400, 401):
             raise AuthRevoked(f"Trakt refused the grant ({_oauth_error(answer) or status})", status=status)

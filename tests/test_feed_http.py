@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 
 import httpx
 import icalendar
 import pytest
 
+from app.accounts import FeedInfo
+from app.container import open_services
 from app.crypto import new_feed_token
-from tests.fixtures.app import RunningApp
+from app.main import create_app
+from tests.fixtures.app import RunningApp, connect, free_port, sandbox_settings
+from tests.fixtures.sandbox import RunningSandbox
+from tests.support.server import serve
 
 
 @pytest.fixture
@@ -157,3 +163,26 @@ def test_health_endpoints(running_app: RunningApp) -> None:
     httpx.get(f"{running_app.url}/feeds/{new_feed_token()}.ics")
     metrics = httpx.get(f"{running_app.url}/metrics").text
     assert 'airdate_http_requests_total{group="feeds",status="404"} 1' in metrics
+
+
+def test_polls_are_counted_in_memory_and_written_at_shutdown(
+    database_url: str, sandbox: RunningSandbox
+) -> None:
+    port = free_port()
+    settings = sandbox_settings(database_url, sandbox.url, f"http://127.0.0.1:{port}")
+    sandbox.state.config.device_interval = 0
+    feed = asyncio.run(connect(settings, sandbox.clock))
+    url = f"http://127.0.0.1:{port}/feeds/{feed.token}.ics"
+    with serve(create_app(settings, clock=sandbox.clock, background=False), port=port):
+        for _ in range(3):
+            assert httpx.get(url).status_code == 200
+        assert httpx.get(url.removesuffix(".ics") + ".json").status_code == 200
+        assert httpx.get(url, params={"colour": "red"}).status_code == 400
+
+    async def stored() -> FeedInfo:
+        async with open_services(settings, clock=sandbox.clock) as services:
+            return await services.accounts.get_feed(feed.id)
+
+    after = asyncio.run(stored())
+    assert after.poll_count == 5
+    assert after.last_polled_at == sandbox.clock()

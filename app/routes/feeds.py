@@ -36,6 +36,7 @@ async def _resolve(request: Request) -> tuple[FeedContext, FeedOptions] | Respon
     if context is None:
         return PlainTextResponse(NOT_FOUND, status_code=404)
     overrides = {key: value for key, value in request.query_params.items() if key not in _FLAGS}
+    services.feeds.count_poll(context.feed_id)
     try:
         options = services.feeds.options(context, overrides)
     except OptionError as error:
