@@ -94,6 +94,13 @@ class Accounts:
             raise NotFound(f"no user {slug!r}; connect one with `airdate connect`")
         return user_id
 
+    async def get_user(self, user_id: int) -> Identity:
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user #{user_id}")
+        return Identity(user.trakt_slug, user.trakt_username, user.trakt_uuid, user.timezone)
+
     async def user_ids(self) -> list[int]:
         async with self._sessions() as session:
             return list(await session.scalars(select(User.id).order_by(User.id)))

@@ -223,21 +223,24 @@ async def dashboard(request: Request) -> Response:
     if session is None:
         return RedirectResponse("/", status_code=303)
     services = services_of(request)
-    feeds = await services.accounts.list_feeds(session.user_id)
+    try:
+        user = await services.accounts.get_user(session.user_id)
+    except NotFound:  # the account was deleted since the session began
+        response = RedirectResponse("/", status_code=303)
+        cookies_of(request).clear_session(response)
+        return response
     cards: list[FeedCard] = []
-    username: str | None = None
-    for feed in feeds:
+    for feed in await services.accounts.list_feeds(session.user_id):
         context = await services.feeds.lookup(feed.token)
         if context is None:  # revoked or rotated between the listing and now
             continue
-        username = context.username
         cards.append(await _card(services, feed, context))
     status = await services.connections.status(session.user_id)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     return page(
         request,
         "dashboard.html",
-        {"cards": cards, "username": username, "reconnect": status != STATUS_OK, "notice": notice},
+        {"cards": cards, "username": user.username, "reconnect": status != STATUS_OK, "notice": notice},
         session=session,
     )
 
