@@ -12,10 +12,12 @@ import os
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from bench import cold, economy, render, scale, warm
 from bench.lab import Lab, open_lab
 from bench.procs import UVICORN_FLAGS
+from bench.profile import py_spy
 from bench.report import Result, machine, table
 from bench.sizes import FULL, QUICK, Sizes
 
@@ -39,7 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"servers: uvicorn {' '.join(UVICORN_FLAGS)}, one process each, SQLite in a temp dir")
     print("load generator: this process, raw HTTP/1.1 keep-alive connections on 127.0.0.1")
     print(f"load average at start: {_load()} (other work on the machine slows both sides of a ratio)")
-    results, failures = asyncio.run(_run(selected, QUICK if args.quick else FULL))
+    if args.profile is not None:
+        py_spy()  # fail before minutes of benchmarking, not after
+        args.profile.mkdir(parents=True, exist_ok=True)
+    results, failures = asyncio.run(_run(selected, QUICK if args.quick else FULL, args.profile))
     print(f"\nload average at end: {_load()}")
     print(table(results))
     if failures:
@@ -47,10 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-async def _run(selected: Sequence[int], sizes: Sizes) -> tuple[list[Result], int]:
+async def _run(selected: Sequence[int], sizes: Sizes, profile: Path | None) -> tuple[list[Result], int]:
     results: list[Result] = []
     failures = 0
-    async with open_lab() as lab:
+    async with open_lab(profile) as lab:
         for numbers, runner in RUNNERS:
             wanted = [number for number in selected if number in numbers]
             if not wanted:
@@ -78,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_numbers,
         default=NUMBERS,
         help=f"comma-separated benchmark numbers out of {','.join(map(str, sorted(NUMBERS)))}",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="write py-spy flame graphs of the app under the throughput load (benchmarks 1, 2) to DIR",
     )
     return parser
 

@@ -81,9 +81,10 @@ class Deployment:
 
 
 class Lab:
-    def __init__(self, exits: AsyncExitStack, workdir: Path) -> None:
+    def __init__(self, exits: AsyncExitStack, workdir: Path, profile_dir: Path | None = None) -> None:
         self._exits = exits
         self.workdir = workdir
+        self.profile_dir = profile_dir  # flame graphs of the app under load go here when set
         self._sandbox: Sandbox | None = None
         self._databases = 0
 
@@ -158,10 +159,10 @@ def _vacuum_into(source: str, target: str) -> None:
 
 
 @asynccontextmanager
-async def open_lab() -> AsyncIterator[Lab]:
+async def open_lab(profile_dir: Path | None = None) -> AsyncIterator[Lab]:
     with tempfile.TemporaryDirectory(prefix="airdate-bench-") as workdir:
         async with AsyncExitStack() as exits:
-            yield Lab(exits, Path(workdir))
+            yield Lab(exits, Path(workdir), profile_dir)
 
 
 def feed_path(feed: FeedInfo) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import httpx
 
@@ -16,6 +17,7 @@ from app.options import FeedOptions
 from bench.lab import TYPICAL_FEED, Lab, feed_path
 from bench.load import LoadResult, load
 from bench.procs import BenchError, Server, uvicorn_server
+from bench.profile import recording
 from bench.report import Result, millis, rate
 from bench.sizes import Sizes
 from bench.targets import BODY_FILE, HEADERS_FILE
@@ -40,11 +42,14 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
                 raise BenchError("the bare app does not serve the app's bytes")
             results = []
             if 1 in selected:
-                results.append(await _compare("1. warm feed throughput", app, bare, path, {}, 200, sizes))
+                name = "1. warm feed throughput"
+                results.append(await _compare(name, app, bare, path, {}, 200, sizes, _svg(lab, "warm-200")))
             if 2 in selected:
                 revalidate = {"If-None-Match": headers["ETag"]}
                 name = "2. revalidation (304)"
-                results.append(await _compare(name, app, bare, path, revalidate, 304, sizes))
+                results.append(
+                    await _compare(name, app, bare, path, revalidate, 304, sizes, _svg(lab, "warm-304"))
+                )
             return results
 
 
@@ -57,7 +62,14 @@ async def _first_answer(url: str) -> tuple[bytes, dict[str, str]]:
 
 
 async def _compare(
-    name: str, app: Server, bare: Server, path: str, headers: Mapping[str, str], expect: int, sizes: Sizes
+    name: str,
+    app: Server,
+    bare: Server,
+    path: str,
+    headers: Mapping[str, str],
+    expect: int,
+    sizes: Sizes,
+    profile: Path | None,
 ) -> Result:
     """Alternate app and bare rounds (so drift hits both alike); the best round of each side counts."""
     app_runs: list[LoadResult] = []
@@ -65,10 +77,12 @@ async def _compare(
     for server in (app, bare):  # warm-up: connections, caches, the interpreter's first calls
         await load(server.url, [path], requests=sizes.connections * 20, connections=sizes.connections,
                    headers=headers, expect=expect)
-    for _ in range(sizes.throughput_rounds):
-        for server, runs in ((app, app_runs), (bare, bare_runs)):
-            runs.append(await load(server.url, [path], requests=sizes.throughput_requests,
-                                   connections=sizes.connections, headers=headers, expect=expect))
+    for round_number in range(sizes.throughput_rounds):
+        async with recording(app.pid, profile if round_number == 0 else None):
+            app_runs.append(await load(app.url, [path], requests=sizes.throughput_requests,
+                                       connections=sizes.connections, headers=headers, expect=expect))
+        bare_runs.append(await load(bare.url, [path], requests=sizes.throughput_requests,
+                                    connections=sizes.connections, headers=headers, expect=expect))
     best_app = max(app_runs, key=lambda run: run.per_second)
     best_bare = max(bare_runs, key=lambda run: run.per_second)
     ratio = best_app.per_second / best_bare.per_second
@@ -83,6 +97,10 @@ async def _compare(
         target=f">= {TARGET} of bare",
         met=ratio >= TARGET,
     )
+
+
+def _svg(lab: Lab, name: str) -> Path | None:
+    return None if lab.profile_dir is None else lab.profile_dir / f"{name}.svg"
 
 
 def _shown(options: FeedOptions) -> str:
