@@ -8,13 +8,16 @@ what Starlette itself manages on the same uvicorn when it does no work at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
+from app.container import open_services
 from app.options import FeedOptions
-from bench.lab import TYPICAL_FEED, Lab, feed_path
+from bench.lab import TYPICAL_FEED, Deployment, Lab, feed_path
 from bench.load import LoadResult, load
 from bench.procs import BenchError, Server, uvicorn_server
 from bench.profile import recording
@@ -50,7 +53,45 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
                 results.append(
                     await _compare(name, app, bare, path, revalidate, 304, sizes, _svg(lab, "warm-304"))
                 )
-            return results
+        await _attribute(deployment, feed.token, calls=sizes.throughput_requests // 3)
+        return results
+
+
+async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
+    """Time the warm path's steps in this process, so the table's ratio comes with its cause."""
+    async with open_services(deployment.settings) as services:
+        context = await services.feeds.lookup(token)
+        if context is None:
+            raise BenchError("the feed token does not resolve")
+        options = services.feeds.options(context, {})
+        await services.feeds.render(context, options)
+
+        async def select_one() -> None:
+            async with services.sessions() as session:
+                await session.execute(text("SELECT 1"))
+
+        async def lookup() -> None:
+            await services.feeds.lookup(token)
+
+        async def memory_hit() -> None:
+            await services.feeds.render(context, options)
+
+        steps = {
+            "token lookup": await _micros(lookup, calls),
+            "a bare SELECT 1 session (floor of any read)": await _micros(select_one, calls),
+            "memory-cache hit": await _micros(memory_hit, calls),
+        }
+    shown = ", ".join(f"{label} {micros:,.0f} µs" for label, micros in steps.items())
+    print(f"  warm path steps, one at a time in this process: {shown}")
+
+
+async def _micros(step: Callable[[], Awaitable[None]], calls: int) -> float:
+    for _ in range(calls // 10):  # warm-up: pool connections, compiled statement cache
+        await step()
+    started = time.perf_counter()
+    for _ in range(calls):
+        await step()
+    return (time.perf_counter() - started) / calls * 1e6
 
 
 async def _first_answer(url: str) -> tuple[bytes, dict[str, str]]:
