@@ -43,6 +43,9 @@ DEFAULT_RUNTIME = timedelta(minutes=60)
 TRAKT = "https://trakt.tv"
 # Google Calendar is reported to drop events from feeds above ~1 MB; stay clearly below it.
 BYTE_BUDGET = 800_000
+# calcurse silently truncates content lines beyond its 8 KiB buffer, and no calendar app shows
+# more than a few KB of prose usefully; longer overviews are cut (at a word, marked with …).
+OVERVIEW_OCTETS = 4000
 
 # Bumped whenever the serialized shape of an event changes (a new property, a new wording), so every
 # stored fingerprint differs once and clients receive the new shape with a higher SEQUENCE.
@@ -145,7 +148,7 @@ class Event:
 class _Detail:
     """How much text each event of a feed can afford."""
 
-    overview_chars: int | None  # None keeps overviews whole, 0 leaves them out
+    overview_octets: int  # UTF-8 octets of an overview kept; 0 leaves overviews out
     copies: bool  # poster and network lines in DESCRIPTION, ATTACH beside IMAGE
     image: bool  # the RFC 7986 IMAGE, which few clients show
     description: bool  # DESCRIPTION at all; its Trakt link is also the URL property
@@ -155,8 +158,8 @@ class _Detail:
 # carry or few clients show. Coarse steps on purpose: a step changes every event (a SEQUENCE bump
 # for all), so the level must not move each time the window gains or loses an episode.
 _DETAIL_LEVELS = (
-    _Detail(None, copies=True, image=True, description=True),
-    _Detail(300, copies=True, image=True, description=True),
+    _Detail(OVERVIEW_OCTETS, copies=True, image=True, description=True),
+    _Detail(600, copies=True, image=True, description=True),
     _Detail(0, copies=True, image=True, description=True),
     _Detail(0, copies=False, image=False, description=True),
     _Detail(0, copies=False, image=False, description=False),
@@ -359,15 +362,19 @@ class _Builder:
         )
 
     def _overview(self, overview: str | None) -> str | None:
-        """The overview, cut at a word boundary (marked with …) when the feed's detail level says so."""
-        limit = self._detail.overview_chars
-        if not overview or limit == 0:
+        """The overview, cut at a word boundary (marked with …) beyond the detail level's octets."""
+        limit = self._detail.overview_octets
+        text = _text(overview or "").strip()
+        if not text or limit == 0:
             return None
-        text = _text(overview).strip()
-        if limit is None or len(text) <= limit:
+        encoded = text.encode()
+        if len(encoded) <= limit:
             return text
-        cut = text[:limit].rsplit(None, 1)[0] if " " in text[:limit] else text[:limit]
-        return cut.rstrip() + "…"
+        head = encoded[: limit - len("…".encode())].decode(errors="ignore")
+        words = head.rsplit(None, 1)
+        if len(words) == 2 and len(words[1]) <= 40:  # drop a cut-off word, not a spaceless script
+            head = words[0]
+        return head.rstrip() + "…"
 
     def _image(self, key: PosterKey) -> str | None:
         return _uri(self._posters.get(key)) if self._detail.image else None

@@ -21,7 +21,7 @@ from app import __version__, ics
 from app.entries import Entry, Episode, Movie, Release, ReleaseKind, Show
 from app.ics import CalendarInfo, Event, Notice, PosterKey, RenderOptions, Revision, build_events, render
 from tests.conformance.lint import lint
-from tests.conformance.model import ParsedAlarm, ParsedEvent
+from tests.conformance.model import ParsedAlarm, ParsedCalendar, ParsedEvent
 from tests.conformance.parsers import PARSERS
 
 MODIFIED = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
@@ -140,20 +140,25 @@ def assert_conforms(
     events: Sequence[Event],
     revisions: Mapping[str, Revision],
     parsers: Iterable[str] = tuple(PARSERS),
-) -> None:
-    """The file lints clean and every named parser decodes exactly the events, in file order."""
+) -> dict[str, ParsedCalendar]:
+    """The file lints clean and every named parser decodes exactly the events, in file order.
+
+    Returns what each parser decoded, for checks against hand-written values.
+    """
     assert [finding for finding in lint(data) if finding.severity == "error"] == []
     want = [expected_event(event, revisions[event.uid]) for event in events]
+    decoded: dict[str, ParsedCalendar] = {}
     for name in parsers:
         blind = blind_spots(name)
         masked = [replace(event, **blind) for event in want]  # type: ignore[arg-type]
-        calendar = PARSERS[name](data)
+        calendar = decoded[name] = PARSERS[name](data)
         if "uid" in blind:  # without UIDs the parser's order is its own; compare as a multiset
             assert Counter(calendar.events) == Counter(masked), name
         else:
             assert list(calendar.events) == masked, name
         if calendar.props:
             assert calendar.props["X-WR-CALNAME"] == calendar.props["NAME"], name
+    return decoded
 
 
 def only(data: bytes) -> icalendar.Event:
@@ -692,6 +697,20 @@ def test_overviews_are_cut_at_a_word_boundary_first() -> None:
     original = full[0].description.split("\n\n")[0]
     for event in events:
         cut, ellipsis = event.description.split("\n\n")[0][:-1], event.description.split("\n\n")[0][-1]
-        assert ellipsis == "…" and len(cut) <= 300
+        assert ellipsis == "…" and len(cut.encode()) < 600
         assert original.startswith(cut) and original[len(cut)] == " "
         assert event.image == event.attach == POSTER and f"Poster: {POSTER}" in event.description
+
+
+@pytest.mark.parametrize(
+    ("overview", "kept"),
+    [
+        ("word " * 1000, "word " * 798 + "word…"),  # 5,000 octets: 3,997 + "…", minus the partial word
+        ("東" * 1500, "東" * 1332 + "…"),  # 4,500 octets, no spaces: cut between characters
+        ("A " + "🎉" * 1200, "A " + "🎉" * 998 + "…"),  # one early space must not cost the rest
+        ("é" * 2000, "é" * 2000),  # exactly 4,000 octets: kept whole
+    ],
+)
+def test_overviews_beyond_four_kilobytes_are_cut_even_within_budget(overview: str, kept: str) -> None:
+    (event,) = build_events([episode(overview=overview)], {}, options())
+    assert event.description.split("\n\n")[0] == kept.strip()
