@@ -15,7 +15,8 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 import icalendar
 import pytest
+from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 
 from app.config import Settings
@@ -164,8 +166,6 @@ def test_migrate_brings_an_empty_database_to_the_newest_schema(tmp_path: Path) -
 
 
 def alembic_script_head(url: str) -> str | None:
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
@@ -389,27 +389,52 @@ def test_connect_failures_are_one_line_saying_what_to_do(
     assert cli.services(lambda services: services.accounts.user_ids()) == []
 
 
-def test_serve_answers_on_the_port_it_got_and_stops_cleanly(cli: Cli) -> None:
-    process = subprocess.Popen(
-        [str(AIRDATE), "serve", "--port", "0"], env=env_for(cli.settings), cwd=cli.cwd,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+@contextmanager
+def running(args: list[str], env: dict[str, str], cwd: Path, until: str) -> Iterator[str]:
+    """A long-running verb; yields its output (stdout and stderr) up to the first line containing `until`.
+
+    On leaving, the process gets SIGTERM and must exit 0 without a traceback, as under a supervisor.
+    """
+    process = subprocess.Popen([str(AIRDATE), *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
     try:
-        assert process.stderr is not None
-        for line in process.stderr:  # uvicorn's log lines come first; ours names the real port
-            if found := re.search(r"Airdate serving on (http://127\.0\.0\.1:(\d+))", line):
+        assert process.stdout is not None
+        transcript = ""
+        for line in process.stdout:
+            transcript += line
+            if until in line:
                 break
         else:
-            pytest.fail(f"serve exited with {process.wait()} before announcing its URL", pytrace=False)
-        assert found[2] != "0"
-        assert httpx.get(f"{found[1]}/healthz", timeout=10).status_code == 200
+            pytest.fail(f"{args[0]} exited with {process.wait()}:\n{transcript}", pytrace=False)
+        yield transcript
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-        assert "Traceback" not in process.stderr.read()
+        assert "Traceback" not in process.stdout.read()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_serve_answers_on_the_port_it_got_and_stops_cleanly(cli: Cli) -> None:
+    with running(["serve", "--port", "0"], env_for(cli.settings), cli.cwd, "Airdate serving on") as out:
+        found = re.search(r"Airdate serving on (http://127\.0\.0\.1:(\d+))", out)
+        assert found is not None and found[2] != "0", out  # the real port, not the requested 0
+        assert httpx.get(f"{found[1]}/healthz", timeout=10).status_code == 200
+
+
+def test_sandbox_prints_what_to_point_airdate_at(tmp_path: Path) -> None:
+    with running(["sandbox", "--port", "0"], BASE_ENV, tmp_path, "Press Ctrl-C") as out:
+        printed = dict(re.findall(r"^\s+(AIRDATE_\w+)=(\S+)$", out, re.MULTILINE))
+        base = printed["AIRDATE_TMDB_API_URL"]
+        assert printed["AIRDATE_TRAKT_API_URL"] == printed["AIRDATE_TRAKT_AUTH_URL"] == base
+        assert not base.endswith(":0")
+        configuration = httpx.get(f"{base}/3/configuration", timeout=10,
+                                  headers={"Authorization": f"Bearer {printed['AIRDATE_TMDB_TOKEN']}"})
+        assert configuration.status_code == 200 and "poster_sizes" in configuration.json()["images"]
+        device = httpx.post(f"{base}/oauth/device/code",
+                            json={"client_id": printed["AIRDATE_TRAKT_CLIENT_ID"]}, timeout=10)
+        assert device.status_code == 200 and device.json()["user_code"]
 
 
 def test_database_unreachable_is_one_line(tmp_path: Path) -> None:
