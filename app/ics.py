@@ -70,7 +70,7 @@ NOTICE_CATEGORY = "Airdate"
 
 # Trakt fills unknown episode titles with these; showing "Episode 5" after "S01E05" is noise.
 _PLACEHOLDER_TITLE = re.compile(
-    r"(?:episode|ep\.?)\s*#?\s*\d+(?:\.\d+)?|tba|tbd|to be announced|untitled|n/?a|\d+",
+    r"(?:episode|ep\.?)\s*#?\s*\d+(?:\.\d+)?|tba|tbd|to be announced|untitled|n/?a",
     re.IGNORECASE,
 )
 # Characters a TEXT value may not carry (RFC 5545 §3.3.11 excludes CTLs but HTAB) plus the Unicode
@@ -411,7 +411,8 @@ def _event(
 
 
 def _runtime(episode: Episode) -> timedelta:
-    minutes = episode.runtime or episode.show.runtime
+    """Episode runtime, else the show's, else an hour; never zero, since DTEND must follow DTSTART."""
+    minutes = next((m for m in (episode.runtime, episode.show.runtime) if m and m > 0), None)
     return timedelta(minutes=minutes) if minutes else DEFAULT_RUNTIME
 
 
@@ -531,11 +532,12 @@ def _calendar_frame(calendar: CalendarInfo) -> tuple[bytes, bytes]:
     ics.add("version", "2.0")
     ics.add("prodid", PRODID)
     ics.add("calscale", "GREGORIAN")
-    name, description = vText(_line(calendar.name)), vText(_text(calendar.description))
+    name = vText(_line(calendar.name) or "Airdate")
     ics.add("name", name)
     ics.add("x-wr-calname", name)
-    ics.add("description", description)
-    ics.add("x-wr-caldesc", description)
+    if description := _text(calendar.description).strip():  # an empty value is an error to libical
+        ics.add("description", vText(description))
+        ics.add("x-wr-caldesc", vText(description))
     ics.add("refresh-interval", vDuration(calendar.refresh), parameters={"VALUE": "DURATION"})
     ics.add("x-published-ttl", vDuration(calendar.refresh))
     body: bytes = ics.to_ical(sorted=False)

@@ -714,3 +714,22 @@ def test_overviews_are_cut_at_a_word_boundary_first() -> None:
 def test_overviews_beyond_four_kilobytes_are_cut_even_within_budget(overview: str, kept: str) -> None:
     (event,) = build_events([episode(overview=overview)], {}, options())
     assert event.description.split("\n\n")[0] == kept.strip()
+
+
+def test_numeric_titles_are_real_titles() -> None:
+    event = only(feed([episode(of=show(title="Mad Men"), number=4, title="1984")]))
+    assert text(event, "SUMMARY") == "Mad Men S01E04 · 1984"
+
+
+def test_a_zero_or_negative_runtime_falls_back_so_the_event_never_ends_before_it_starts() -> None:
+    event = only(feed([episode(of=show(runtime=-5), runtime=0)]))
+    assert event.end - event.start == timedelta(hours=1)
+
+
+def test_blank_calendar_text_never_produces_empty_properties() -> None:
+    empty: list[Event] = []
+    data = render(CalendarInfo(name=" \n ", description="\r\n"), empty, {})
+    calendar = icalendar.Calendar.from_ical(data)
+    assert str(calendar["NAME"]) == str(calendar["X-WR-CALNAME"]) == "Airdate"
+    assert b"DESCRIPTION" not in data and b"X-WR-CALDESC" not in data
+    assert lint(data) == []
