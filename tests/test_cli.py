@@ -174,13 +174,26 @@ def test_migrate_leaves_a_migrated_database_as_it_is(cli: Cli) -> None:
     assert current_revision(cli.settings.database_url) == alembic_script_head(cli.settings.database_url)
 
 
-def test_connect_creates_the_user_and_a_default_feed_and_prints_exactly_the_json(cli: Cli) -> None:
+def upstream_secrets(sandbox: RunningSandbox) -> list[str]:
+    """Every token the sandbox handed out, to prove none of them reaches the terminal."""
+    return [
+        secret
+        for token in sandbox.state.auth.tokens.values()
+        for secret in (token.access_token, token.refresh_token)
+    ]
+
+
+def test_connect_creates_the_user_and_a_default_feed_and_prints_exactly_the_json(
+    cli: Cli, sandbox: RunningSandbox
+) -> None:
     result = cli("connect", "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert result.stdout == json.dumps({"user": "demo", "feed_url": answer["feed_url"]}) + "\n"
     assert answer["feed_url"].startswith(f"{cli.settings.public_url}/feeds/")
     assert "/activate" in result.stderr  # the verification URL goes to stderr, not into the JSON
+    secrets = upstream_secrets(sandbox)
+    assert secrets and not any(secret in result.stdout + result.stderr for secret in secrets)
     token = token_of(answer["feed_url"])
 
     async def check(services: Services) -> None:
@@ -295,10 +308,11 @@ def test_rekey_moves_every_secret_to_the_new_key(cli: Cli) -> None:
     assert_one_error_line(cli("feeds", "list"), "AIRDATE_SECRET_KEYS")  # the old key alone is useless
 
 
-def test_doctor_reports_ok_for_a_working_install(cli: Cli) -> None:
+def test_doctor_reports_ok_for_a_working_install(cli: Cli, sandbox: RunningSandbox) -> None:
     cli.connect()
     result = cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert not any(secret in result.stdout + result.stderr for secret in upstream_secrets(sandbox))
     lines = result.stdout.splitlines()
     assert all(line.startswith("ok ") for line in lines), lines
     assert any(line.startswith("ok    Trakt user demo: connected as Demo") for line in lines), lines
