@@ -76,46 +76,46 @@ async def load(
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept-Encoding: identity\r\n{extra}\r\n".encode()
         for path in paths
     ]
-    plan = _Plan(itertools.islice(itertools.cycle(wire), requests))
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    received = [0]
+    tally = _Tally(itertools.islice(itertools.cycle(wire), requests))
     started = time.perf_counter()
-    await asyncio.gather(
-        *(_worker(host, port, plan, latencies, statuses, received) for _ in range(connections))
-    )
+    await asyncio.gather(*(_worker(host, port, tally) for _ in range(connections)))
     seconds = time.perf_counter() - started
-    wrong = {status: count for status, count in statuses.items() if status != expect}
-    if wrong:
-        raise BenchError(f"expected only {expect} from {base_url}, got {dict(statuses)}")
-    return LoadResult(requests, seconds, tuple(sorted(latencies)), dict(statuses), received[0])
+    if set(tally.statuses) != {expect}:
+        raise BenchError(f"expected only {expect} from {base_url}, got {dict(tally.statuses)}")
+    latencies = tuple(sorted(tally.latencies))
+    return LoadResult(requests, seconds, latencies, dict(tally.statuses), tally.body_bytes)
 
 
-class _Plan:
-    """The requests still to send, shared by every connection of one run (one event loop, no locks)."""
+class _Tally:
+    """The requests still to send and what came back, shared by every connection of one run (all on
+    one event loop, so no locks)."""
 
     def __init__(self, requests: Iterator[bytes]) -> None:
         self._requests = requests
+        self.latencies: list[float] = []
+        self.statuses: Counter[int] = Counter()
+        self.body_bytes = 0
 
     def take(self) -> bytes | None:
         return next(self._requests, None)
 
+    def record(self, status: int, body_bytes: int, seconds: float) -> None:
+        self.statuses[status] += 1
+        self.body_bytes += body_bytes
+        self.latencies.append(seconds)
 
-async def _worker(
-    host: str, port: int, plan: _Plan, latencies: list[float], statuses: Counter[int], received: list[int]
-) -> None:
+
+async def _worker(host: str, port: int, tally: _Tally) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        while (request := plan.take()) is not None:
+        while (request := tally.take()) is not None:
             sent = time.perf_counter()
             writer.write(request)
             status, length = _parse_head(await reader.readuntil(b"\r\n\r\n"))
             if length:
                 await reader.readexactly(length)
-            latencies.append(time.perf_counter() - sent)
-            statuses[status] += 1
-            received[0] += length
+            tally.record(status, length, time.perf_counter() - sent)
     finally:
         writer.close()
         await writer.wait_closed()

@@ -42,9 +42,6 @@ class Server:
         """Resident memory now, from the kernel's own accounting of the server process."""
         return _status_field(self.pid, "VmRSS")
 
-    def peak_rss_kib(self) -> int:
-        return _status_field(self.pid, "VmHWM")
-
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -18,6 +18,7 @@ from app.container import open_services
 from app.feeds import FeedService
 from bench.lab import TYPICAL_FEED, Deployment, Lab
 from bench.load import LoadResult, load
+from bench.procs import BenchError
 from bench.report import Result, millis
 from bench.seed import Seeder
 from bench.sizes import Sizes
@@ -95,7 +96,7 @@ async def _databases(lab: Lab, counts: Sequence[int]) -> tuple[list[tuple[int, D
     async with open_services(deployment.settings) as services:
         context = await services.feeds.lookup(template.token)
         if context is None:
-            raise RuntimeError("the template feed does not resolve")
+            raise BenchError("the template feed does not resolve")
         await services.feeds.render(context, services.feeds.options(context, {}))  # fills its chunks
         seeder = Seeder(services, template)
         for feeds in counts:

@@ -18,6 +18,7 @@ from app.container import Services
 from app.crypto import hash_feed_token, new_feed_token
 from app.models import CalendarChunk, Feed, TraktConnection, User
 from bench.lab import USER_TZ
+from bench.procs import BenchError
 
 BATCH = 2000
 
@@ -47,7 +48,7 @@ class Seeder:
                 )
             ).all()
         if connection is None or not chunks:
-            raise RuntimeError("the template user has no connection or no calendar data to copy")
+            raise BenchError("the template user has no connection or no calendar data to copy")
         access_token = services.vault.decrypt(connection.access_token)
         now = services.clock()
         users: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -43,16 +44,14 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
         async with uvicorn_server("bare", "bench.targets:bare", env, lab.workdir) as bare:
             if (await _first_answer(bare.url + path))[0] != body:
                 raise BenchError("the bare app does not serve the app's bytes")
-            results = []
-            if 1 in selected:
-                name = "1. warm feed throughput"
-                results.append(await _compare(name, app, bare, path, {}, 200, sizes, _svg(lab, "warm-200")))
-            if 2 in selected:
-                revalidate = {"If-None-Match": headers["ETag"]}
-                name = "2. revalidation (304)"
-                results.append(
-                    await _compare(name, app, bare, path, revalidate, 304, sizes, _svg(lab, "warm-304"))
-                )
+            revalidate = {"If-None-Match": headers["ETag"]}
+            cases = {
+                1: _Case("1. warm feed throughput", path, {}, 200, len(body), "warm-200"),
+                2: _Case("2. revalidation (304)", path, revalidate, 304, 0, "warm-304"),
+            }
+            results = [
+                await _compare(cases[number], app, bare, sizes, lab.profile_dir) for number in selected
+            ]
         await _attribute(deployment, feed.token, calls=sizes.throughput_requests // 3)
         return results
 
@@ -102,28 +101,36 @@ async def _first_answer(url: str) -> tuple[bytes, dict[str, str]]:
     return response.content, {name: response.headers[name] for name in COPIED_HEADERS}
 
 
-async def _compare(
-    name: str,
-    app: Server,
-    bare: Server,
-    path: str,
-    headers: Mapping[str, str],
-    expect: int,
-    sizes: Sizes,
-    profile: Path | None,
-) -> Result:
+@dataclass(frozen=True, slots=True)
+class _Case:
+    name: str
+    path: str
+    headers: Mapping[str, str]
+    expect: int  # status
+    body_length: int  # of every answer: both servers must send all of it, every time
+    profile_name: str
+
+    async def load(self, server: Server, requests: int, connections: int) -> LoadResult:
+        run = await load(server.url, [self.path], requests=requests, connections=connections,
+                         headers=self.headers, expect=self.expect)
+        if run.body_bytes != requests * self.body_length:
+            raise BenchError(f"{server.name} sent {run.body_bytes:,} body bytes for {requests} answers "
+                             f"of {self.body_length:,}")
+        return run
+
+
+async def _compare(case: _Case, app: Server, bare: Server, sizes: Sizes, profile_dir: Path | None) -> Result:
     """Alternate app and bare rounds (so drift hits both alike); the best round of each side counts."""
+    name = case.name
     app_runs: list[LoadResult] = []
     bare_runs: list[LoadResult] = []
+    profile = None if profile_dir is None else profile_dir / f"{case.profile_name}.svg"
     for server in (app, bare):  # warm-up: connections, caches, the interpreter's first calls
-        await load(server.url, [path], requests=sizes.connections * 20, connections=sizes.connections,
-                   headers=headers, expect=expect)
+        await case.load(server, sizes.connections * 20, sizes.connections)
     for round_number in range(sizes.throughput_rounds):
         async with recording(app.pid, profile if round_number == 0 else None):
-            app_runs.append(await load(app.url, [path], requests=sizes.throughput_requests,
-                                       connections=sizes.connections, headers=headers, expect=expect))
-        bare_runs.append(await load(bare.url, [path], requests=sizes.throughput_requests,
-                                    connections=sizes.connections, headers=headers, expect=expect))
+            app_runs.append(await case.load(app, sizes.throughput_requests, sizes.connections))
+        bare_runs.append(await case.load(bare, sizes.throughput_requests, sizes.connections))
     best_app = max(app_runs, key=lambda run: run.per_second)
     best_bare = max(bare_runs, key=lambda run: run.per_second)
     ratio = best_app.per_second / best_bare.per_second
@@ -138,10 +145,6 @@ async def _compare(
         target=f">= {TARGET} of bare",
         met=ratio >= TARGET,
     )
-
-
-def _svg(lab: Lab, name: str) -> Path | None:
-    return None if lab.profile_dir is None else lab.profile_dir / f"{name}.svg"
 
 
 def _shown(options: FeedOptions) -> str:
