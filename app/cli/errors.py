@@ -64,9 +64,10 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, SQLAlchemyError):
         return describe_database(exc)
     if isinstance(exc, OSError):  # upstream clients translate theirs, so this is the database driver
+        where = f": {exc.filename}" if exc.filename else ""
         return (
-            f"cannot reach the database ({exc.strerror or exc}); check AIRDATE_DATABASE_URL and that "
-            "the server is running"
+            f"cannot reach the database ({exc.strerror or exc}{where}); check AIRDATE_DATABASE_URL and "
+            "that the server is running"
         )
     return str(exc)
 
