@@ -32,7 +32,7 @@ from app.sources import SOURCES
 log = logging.getLogger(__name__)
 
 STALE_NOTICE_AFTER = timedelta(days=7)
-POSTER_RETRY = timedelta(minutes=1)
+RETRY_MISSING = timedelta(minutes=1)
 
 
 class CalendarUnavailable(Exception):
@@ -145,12 +145,14 @@ class FeedService:
             ignore_watched=options.hide_watched,
         )
         entries = [entry for entry in result.entries if options.specials or not _is_special(entry)]
-        if not entries and result.incomplete:
+        notices = self._notices(context, result, now, tz)
+        if not entries and not notices and result.incomplete:
             raise CalendarUnavailable()
         posters, complete = await self._posters.posters(entries)
-        notices = self._notices(context, result, now, tz)
         digest = _digest(entries, posters, notices)
-        fresh_until = result.fresh_until if complete else min(result.fresh_until, now + POSTER_RETRY)
+        fresh_until = result.fresh_until
+        if result.incomplete or not complete:  # something is missing: look again soon
+            fresh_until = min(fresh_until, now + RETRY_MISSING)
         if cached is not None and cached.digest == digest:
             cached.fresh_until = fresh_until
             return cached
