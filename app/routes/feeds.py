@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from app.container import Services
 from app.entries import Entry, Episode
 from app.feeds import CalendarUnavailable, FeedContext, RenderedFeed, gzipped
-from app.options import FeedOptions, OptionError
+from app.options import OptionError
 
 NOT_FOUND = "Not found\n"
 _FLAGS = {"download"}  # query parameters that are about the response, not the feed's content
@@ -30,25 +30,20 @@ def _services(request: Request) -> Services:
     return services
 
 
-async def _resolve(request: Request) -> tuple[FeedContext, FeedOptions] | Response:
+async def _feed(request: Request) -> tuple[FeedContext, RenderedFeed] | Response:
+    """The feed a request names, rendered with its options; or the plain answer why not."""
     services = _services(request)
     context = await services.feeds.lookup(request.path_params["token"])
     if context is None:
         return PlainTextResponse(NOT_FOUND, status_code=404)
-    overrides = {key: value for key, value in request.query_params.items() if key not in _FLAGS}
     services.feeds.count_poll(context.feed_id)
+    overrides = {key: value for key, value in request.query_params.items() if key not in _FLAGS}
     try:
         options = services.feeds.options(context, overrides)
     except OptionError as error:
         return PlainTextResponse(f"Bad feed option {error}\n", status_code=400)
-    return context, options
-
-
-async def _rendered(
-    request: Request, context: FeedContext, options: FeedOptions
-) -> RenderedFeed | Response:
     try:
-        return await _services(request).feeds.render(context, options)
+        return context, await services.feeds.render(context, options)
     except CalendarUnavailable:
         return PlainTextResponse(
             "Trakt cannot be reached right now and there is no earlier calendar to show; "
@@ -59,13 +54,10 @@ async def _rendered(
 
 
 async def feed_ics(request: Request) -> Response:
-    resolved = await _resolve(request)
-    if isinstance(resolved, Response):
-        return resolved
-    context, options = resolved
-    rendered = await _rendered(request, context, options)
-    if isinstance(rendered, Response):
-        return rendered
+    found = await _feed(request)
+    if isinstance(found, Response):
+        return found
+    context, rendered = found
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
@@ -84,17 +76,14 @@ async def feed_ics(request: Request) -> Response:
 
 
 async def feed_json(request: Request) -> Response:
-    resolved = await _resolve(request)
-    if isinstance(resolved, Response):
-        return resolved
-    context, options = resolved
-    rendered = await _rendered(request, context, options)
-    if isinstance(rendered, Response):
-        return rendered
+    found = await _feed(request)
+    if isinstance(found, Response):
+        return found
+    context, rendered = found
     return JSONResponse(
         {
             "name": context.name,
-            "options": options.to_json(),
+            "options": rendered.options.to_json(),
             "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
         },
         headers={"ETag": rendered.etag, "Cache-Control": "private, no-cache"},
