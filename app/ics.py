@@ -126,6 +126,7 @@ class Event:
 
     `start`/`end` are aware UTC datetimes for timed events and dates (end exclusive) for all-day ones.
     `order` is the instant the event sorts by, so timed and all-day events interleave correctly.
+    `alarm` is the VALARM trigger relative to the start (negative = before it), or None for none.
     `fingerprint` covers every serialized property except the revision ones.
     """
 
@@ -141,7 +142,7 @@ class Event:
     categories: tuple[str, ...]
     image: str | None
     attach: str | None
-    alarm_minutes: int | None
+    alarm: timedelta | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +297,7 @@ class _Builder:
             categories=(MOVIE_CATEGORY, kind_label),
             image=image,
             attach=image if self._detail.copies else None,
-            alarm_minutes=self._options.alarm_minutes,
+            alarm=self._alarm(timedelta(0)),
         )
 
     def notice(self, notice: Notice) -> Event:
@@ -313,7 +314,7 @@ class _Builder:
             categories=(NOTICE_CATEGORY,),
             image=None,
             attach=None,
-            alarm_minutes=None,
+            alarm=None,
         )
 
     def _airing(
@@ -333,9 +334,11 @@ class _Builder:
         image = self._image(("show", show.trakt_id))
         start: datetime | date
         end: datetime | date
+        airs_after_start = timedelta(0)
         if self._options.all_day_episodes:
             local = aired.astimezone(self._options.tz)
             start, end = local.date(), local.date() + timedelta(days=1)
+            airs_after_start = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
             body = [f"Airs at {local:%H:%M} ({self._options.tz.key})", *body]
         else:
             start, end = aired, aired + runtime
@@ -358,8 +361,17 @@ class _Builder:
             categories=tuple(categories),
             image=image,
             attach=image if self._detail.copies else None,
-            alarm_minutes=self._options.alarm_minutes,
+            alarm=self._alarm(airs_after_start),
         )
+
+    def _alarm(self, airs_after_start: timedelta) -> timedelta | None:
+        """The VALARM trigger for "n minutes before it airs", relative to DTSTART.
+
+        An all-day episode starts at midnight, so its trigger is the local air time less n minutes
+        (clients read a DATE start as their own midnight, which is the feed's zone for most people).
+        """
+        minutes = self._options.alarm_minutes
+        return None if minutes is None else airs_after_start - timedelta(minutes=minutes)
 
     def _overview(self, overview: str | None) -> str | None:
         """The overview, cut at a word boundary (marked with …) beyond the detail level's octets."""
@@ -402,10 +414,10 @@ def _event(
     categories: tuple[str, ...],
     image: str | None,
     attach: str | None,
-    alarm_minutes: int | None,
+    alarm: timedelta | None,
 ) -> Event:
     """The one place an `Event` is made, so its fingerprint always covers exactly what `render` writes."""
-    content = (start, end, summary, description, location, url, categories, image, attach, alarm_minutes)
+    content = (start, end, summary, description, location, url, categories, image, attach, alarm)
     fingerprint = hashlib.sha256(repr((_FORMAT, *content)).encode()).hexdigest()
     return Event(uid, fingerprint, order, *content)
 
@@ -497,7 +509,7 @@ def _estimated_size(events: Iterable[Event]) -> int:
         total += _line_octets("URL", event.url) + _line_octets("CATEGORIES", ",".join(event.categories))
         total += _line_octets("IMAGE;VALUE=URI;DISPLAY=BADGE;FMTTYPE=image/jpeg", event.image)
         total += _line_octets("ATTACH;FMTTYPE=image/jpeg", event.attach)
-        if event.alarm_minutes is not None:
+        if event.alarm is not None:
             total += _ALARM_OCTETS + _line_octets("DESCRIPTION", event.summary)
     return total
 
@@ -581,10 +593,10 @@ def _serialize(event: Event, revision: Revision) -> bytes:
         vevent.add("image", event.image, parameters=image_params)
     if event.attach:
         vevent.add("attach", event.attach, parameters={"FMTTYPE": "image/jpeg"})
-    if event.alarm_minutes is not None:
+    if event.alarm is not None:
         alarm = _IcsAlarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("trigger", timedelta(minutes=-event.alarm_minutes))
+        alarm.add("trigger", event.alarm)
         alarm.add("description", event.summary)
         vevent.add_component(alarm)
     serialized: bytes = vevent.to_ical(sorted=False)

@@ -91,11 +91,7 @@ def vevents(data: bytes) -> list[icalendar.Event]:
 def expected_event(event: Event, revision: Revision) -> ParsedEvent:
     """What a faithful parser must decode for one event: the built values, unchanged by the trip."""
     stamp = revision.modified.astimezone(UTC).replace(microsecond=0)
-    alarms = (
-        ()
-        if event.alarm_minutes is None
-        else (ParsedAlarm("DISPLAY", timedelta(minutes=-event.alarm_minutes), event.summary),)
-    )
+    alarms = () if event.alarm is None else (ParsedAlarm("DISPLAY", event.alarm, event.summary),)
     return ParsedEvent(
         uid=event.uid,
         summary=event.summary,
@@ -733,3 +729,13 @@ def test_blank_calendar_text_never_produces_empty_properties() -> None:
     assert str(calendar["NAME"]) == str(calendar["X-WR-CALNAME"]) == "Airdate"
     assert b"DESCRIPTION" not in data and b"X-WR-CALDESC" not in data
     assert lint(data) == []
+
+
+def test_an_all_day_episode_alarm_fires_before_the_local_air_time() -> None:
+    entry = episode(aired=datetime(2026, 7, 10, 1, 0, tzinfo=UTC))  # 21:00 on the 9th in New York
+    data = feed([entry], all_day_episodes=True, alarm_minutes=30, tz=ZoneInfo("America/New_York"))
+    (alarm,) = only(data).subcomponents
+    assert isinstance(alarm, icalendar.Alarm)
+    trigger = alarm.TRIGGER
+    assert trigger == timedelta(hours=20, minutes=30)  # midnight of the 9th + 20:30 = 30 min before
+    assert b"TRIGGER:PT20H30M\r\n" in data
