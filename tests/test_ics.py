@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -739,3 +740,68 @@ def test_an_all_day_episode_alarm_fires_before_the_local_air_time() -> None:
     trigger = alarm.TRIGGER
     assert trigger == timedelta(hours=20, minutes=30)  # midnight of the 9th + 20:30 = 30 min before
     assert b"TRIGGER:PT20H30M\r\n" in data
+
+
+# --- docs/events.md ----------------------------------------------------------------------------------
+
+
+def test_the_samples_in_docs_events_are_what_the_code_renders() -> None:
+    """The page promises real output; re-render its four samples and compare them line by line."""
+    severance = show(1, "Severance", slug="severance", network="Apple TV+", runtime=50)
+    finale = episode(
+        11,
+        of=severance,
+        season=2,
+        number=10,
+        aired=datetime(2026, 3, 21, 1, 0, tzinfo=UTC),
+        title="Cold Harbor",
+        runtime=54,
+        overview="Mark's outie and innie reach a decision; Helly, Dylan and Irving face the consequences.",
+        episode_type="season_finale",
+    )
+    signal = show(2, "Deep Signal", slug="deep-signal", network="Netflix", runtime=55)
+    drop_entries = [
+        episode(
+            200 + number,
+            of=signal,
+            season=2,
+            number=number,
+            aired=datetime(2026, 12, 4, 8, 0, tzinfo=UTC),
+            title=title,
+            runtime=runtime,
+            episode_type="season_premiere" if number == 1 else "standard",
+        )
+        for number, title, runtime in [(1, "The Echo", 58), (2, "Relay", 51), (3, "Episode 3", 49)]
+    ]
+    heat = release(
+        5,
+        "digital",
+        date(2026, 12, 28),
+        title='Heat: "Redux"',
+        year=2026,
+        slug="heat-redux-2026",
+        overview="A heist, re-cut.",
+    )
+    posters: dict[PosterKey, str] = {
+        ("show", 1): "https://image.tmdb.org/t/p/w500/poster-severance.jpg",
+        ("movie", 5): "https://image.tmdb.org/t/p/w500/poster-heat.jpg",
+    }
+    calendar = CalendarInfo("Trakt · Shows — alice", "Episodes and movies from Trakt for alice")
+
+    def sample(entries: Sequence[Entry], **fields: Any) -> str:
+        chosen = options(**{"feed_id": 3, "tz": ZoneInfo("Europe/Berlin"), **fields})
+        events = build_events(entries, posters, chosen)
+        modified = datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
+        return render(calendar, events, revisions_for(events, 2, modified)).decode().replace("\r\n", "\n")
+
+    def vevent_of(text: str) -> str:
+        return "BEGIN:VEVENT" + text.split("BEGIN:VEVENT")[1].split("END:VCALENDAR")[0].rstrip("\n")
+
+    page = (Path(__file__).parent.parent / "docs" / "events.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0].strip("\n") for block in page.split("```\n")[1::2]]
+    assert blocks == [
+        sample([finale]).rstrip("\n"),
+        vevent_of(sample(drop_entries)),
+        vevent_of(sample([heat])),
+        vevent_of(sample([finale], all_day_episodes=True, alarm_minutes=30, tz=ZoneInfo("America/New_York"))),
+    ]
