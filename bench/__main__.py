@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,7 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile is not None:
         py_spy()  # fail before minutes of benchmarking, not after
         args.profile.mkdir(parents=True, exist_ok=True)
-    results, failures = asyncio.run(_run(selected, QUICK if args.quick else FULL, args.profile))
+    try:
+        results, failures = asyncio.run(_run(selected, QUICK if args.quick else FULL, args.profile))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("\ninterrupted; servers stopped, temp files removed", file=sys.stderr)
+        return 130
     print(f"\nload average at end: {_load()}")
     print(table(results))
     if failures:
@@ -53,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(selected: Sequence[int], sizes: Sizes, profile: Path | None) -> tuple[list[Result], int]:
+    # SIGTERM (CI timeouts, `timeout`, kill) cancels the run like Ctrl-C does, so the servers are
+    # stopped and the temp dir removed on the way out instead of being left behind.
+    main_task = asyncio.current_task()
+    if main_task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     results: list[Result] = []
     failures = 0
     async with open_lab(profile) as lab:

@@ -8,7 +8,7 @@ with nothing remembered, and must produce the same events (checked by the benchm
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from icalendar import Alarm, Calendar, Event, vDuration
 
@@ -24,8 +24,9 @@ def render(
     calendar.add("calscale", "GREGORIAN")
     for name in ("name", "x-wr-calname"):
         calendar.add(name, info.name)
-    for name in ("description", "x-wr-caldesc"):
-        calendar.add(name, info.description)
+    if info.description:
+        for name in ("description", "x-wr-caldesc"):
+            calendar.add(name, info.description)
     calendar.add("refresh-interval", vDuration(info.refresh), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(info.refresh))
     for event in sorted(events, key=lambda event: (event.order, event.uid)):
@@ -59,11 +60,12 @@ def _vevent(event: ics.Event, revision: ics.Revision) -> Event:
     if event.image:
         image_params = {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": "image/jpeg"}
         vevent.add("image", event.image, parameters=image_params)
-        vevent.add("attach", event.image, parameters={"FMTTYPE": "image/jpeg"})
-    if event.alarm_minutes is not None:
+    if event.attach:
+        vevent.add("attach", event.attach, parameters={"FMTTYPE": "image/jpeg"})
+    if event.alarm is not None:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("trigger", -timedelta(minutes=event.alarm_minutes))
+        alarm.add("trigger", event.alarm)
         alarm.add("description", event.summary)
         vevent.add_component(alarm)
     return vevent

@@ -8,7 +8,9 @@ settings. Every child is stopped by its own pid when the `async with` block ends
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import signal
 import socket
 import sys
 import time
@@ -24,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 # cannot silently change one side of a comparison. Access logs off: both sides, and they would
 # measure terminal I/O.
 UVICORN_FLAGS = ("--loop", "asyncio", "--http", "h11", "--log-level", "warning", "--no-access-log")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -62,7 +65,8 @@ async def uvicorn_server(
     child_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=REPO, env=child_env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            *command, cwd=REPO, env=child_env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
     server = Server(name=name, url=f"http://127.0.0.1:{port}", pid=process.pid)
     try:
@@ -70,6 +74,14 @@ async def uvicorn_server(
         yield server
     finally:
         await _stop(process)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: if the benchmark process is killed outright (SIGKILL, no cleanup
+    runs), the kernel sends this server SIGTERM, so no uvicorn outlives its benchmark."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
 async def _wait_ready(process: asyncio.subprocess.Process, url: str, log_path: Path) -> None:
