@@ -20,11 +20,11 @@ from app.cli import feeds, run
 from app.cli.doctor import doctor
 from app.cli.errors import EXPECTED, describe
 from app.cli.rekey import rekey
-from app.cli.signin import sign_in
 from app.config import Settings
 from app.container import Services, open_services
 from app.crypto import generate_key
 from app.migrate import upgrade
+from app.signin import device_sign_in
 from app.trakt import DeviceCode
 
 Verb = Callable[[argparse.Namespace], int]
@@ -83,7 +83,7 @@ def _show_code(code: DeviceCode) -> None:
 
 
 async def _connect(services: Services, args: argparse.Namespace) -> None:
-    signed_in = await sign_in(services, show_code=_show_code, feed_name=args.name)
+    signed_in = await device_sign_in(services, show_code=_show_code, feed_name=args.name)
     url = services.accounts.feed_url(signed_in.feed.token)
     if args.json:
         print(json.dumps({"user": signed_in.slug, "feed_url": url}))

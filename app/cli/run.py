@@ -12,13 +12,13 @@ import tempfile
 from pathlib import Path
 
 from app.cli.servers import Listener, Servers, listen
-from app.cli.signin import sign_in
 from app.config import Settings
 from app.container import open_services
 from app.crypto import generate_key
 from app.main import create_app
 from app.migrate import upgrade_async
 from app.sandbox import Sandbox, create_sandbox
+from app.signin import device_sign_in
 from app.trakt import DeviceCode
 
 QUIET = {"log_level": "warning"}
@@ -89,7 +89,7 @@ async def demo(host: str, port: int) -> None:
         async with Servers() as servers:
             await servers.start(sandbox.app, sandbox_listener, **QUIET)
             async with open_services(settings) as services:
-                signed_in = await sign_in(services, show_code=_announce)
+                signed_in = await device_sign_in(services, show_code=_announce)
                 feed_url = services.accounts.feed_url(signed_in.feed.token)
             await servers.start(create_app(settings), app_listener, **QUIET)
             webcal = "webcal://" + feed_url.split("://", 1)[1]

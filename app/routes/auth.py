@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.accounts import Identity
 from app.routes.pages import cookies_of, error_page, services_of, signed_in_form
+from app.signin import complete_sign_in
 from app.trakt import pkce_pair
 from app.upstream import UpstreamError
 
@@ -74,7 +74,7 @@ async def _complete_sign_in(request: Request) -> Response:
         tokens = await trakt.exchange_code(
             code=code, code_verifier=attempt.verifier, redirect_uri=trakt.redirect_uri
         )
-        who = await trakt.user_settings(tokens.access_token)
+        signed_in = await complete_sign_in(services, tokens)
     except UpstreamError:
         return error_page(
             request, 502, "Trakt could not finish the sign-in",
@@ -82,13 +82,8 @@ async def _complete_sign_in(request: Request) -> Response:
             "temporary: please try again in a moment.",
             retry="/auth/login",
         )
-    user_id = await services.accounts.upsert_user(
-        Identity(slug=who.slug, username=who.username, uuid=who.uuid, timezone=who.timezone)
-    )
-    await services.connections.save(user_id, tokens)
-    await services.accounts.ensure_default_feed(user_id)
     response = RedirectResponse("/dashboard", status_code=303)
-    cookies.set_session(response, cookies.new_session(user_id))
+    cookies.set_session(response, cookies.new_session(signed_in.user_id))
     return response
 
 
