@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -35,37 +33,13 @@ from app.main import create_app
 from app.migrate import alembic_config, current_revision
 from tests.fixtures.app import free_port, sandbox_settings
 from tests.fixtures.sandbox import RunningSandbox
+from tests.support.cli import AIRDATE, BASE_ENV, env_for, run_airdate
 from tests.support.server import serve
 
 T = TypeVar("T")
 
-AIRDATE = Path(sys.executable).with_name("airdate")
 VERBS = ["demo", "serve", "migrate", "connect", "feeds", "export", "keygen", "rekey", "doctor", "sandbox"]
 FEED_ACTIONS = ["list", "create", "update", "rotate", "revoke"]
-# The process environment minus anything of ours, so a developer's AIRDATE_* cannot steer a test.
-BASE_ENV = {key: value for key, value in os.environ.items() if not key.startswith("AIRDATE_")}
-
-
-def run_airdate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    assert AIRDATE.is_file(), f"{AIRDATE} is missing: install the project with `pip install -e .`"
-    return subprocess.run(
-        [str(AIRDATE), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def env_for(settings: Settings) -> dict[str, str]:
-    return {
-        **BASE_ENV,
-        "AIRDATE_DATABASE_URL": settings.database_url,
-        "AIRDATE_SECRET_KEYS": ",".join(settings.secret_keys),
-        "AIRDATE_PUBLIC_URL": settings.public_url,
-        "AIRDATE_TRAKT_CLIENT_ID": settings.trakt_client_id or "",
-        "AIRDATE_TRAKT_CLIENT_SECRET": settings.trakt_client_secret or "",
-        "AIRDATE_TMDB_TOKEN": settings.tmdb_token or "",
-        "AIRDATE_TRAKT_API_URL": settings.trakt_api_url,
-        "AIRDATE_TRAKT_AUTH_URL": settings.trakt_auth_url,
-        "AIRDATE_TMDB_API_URL": settings.tmdb_api_url,
-    }
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], *mentions: str) -> str:

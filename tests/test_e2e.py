@@ -7,10 +7,7 @@ with the product's code, so a misreading in the product cannot hide in the test.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,8 +19,8 @@ import icalendar
 
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
+from tests.support.cli import env_for, run_airdate
 
-AIRDATE = Path(sys.executable).with_name("airdate")
 LABELS = {
     "series_premiere": "Series premiere",
     "season_premiere": "Season premiere",
@@ -39,22 +36,6 @@ class Expected:
     summary_start: str
     title: str | None  # the episode title the summary must end with, when it is a real title
     start: datetime | date
-
-
-def cli_env(app: RunningApp) -> dict[str, str]:
-    settings = app.settings
-    return {
-        "PATH": os.environ["PATH"],
-        "AIRDATE_DATABASE_URL": settings.database_url,
-        "AIRDATE_SECRET_KEYS": ",".join(settings.secret_keys),
-        "AIRDATE_PUBLIC_URL": settings.public_url,
-        "AIRDATE_TRAKT_CLIENT_ID": settings.trakt_client_id or "",
-        "AIRDATE_TRAKT_CLIENT_SECRET": settings.trakt_client_secret or "",
-        "AIRDATE_TMDB_TOKEN": settings.tmdb_token or "",
-        "AIRDATE_TRAKT_API_URL": settings.trakt_api_url,
-        "AIRDATE_TRAKT_AUTH_URL": settings.trakt_auth_url,
-        "AIRDATE_TMDB_API_URL": settings.tmdb_api_url,
-    }
 
 
 def expected_events(dataset: dict[str, Any], today: date, tz: ZoneInfo) -> list[Expected]:
@@ -97,10 +78,7 @@ def expected_events(dataset: dict[str, Any], today: date, tz: ZoneInfo) -> list[
 def test_connect_then_subscribe_gives_the_sandbox_calendar(
     running_app: RunningApp, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    connected = subprocess.run(
-        [str(AIRDATE), "connect", "--json"],
-        env=cli_env(running_app), cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
+    connected = run_airdate("connect", "--json", env=env_for(running_app.settings), cwd=tmp_path)
     assert connected.returncode == 0, connected.stderr
     result = json.loads(connected.stdout)
     assert result["user"] == "demo"
@@ -130,24 +108,3 @@ def test_connect_then_subscribe_gives_the_sandbox_calendar(
     starts = [line for line in response.content.split(b"\r\n") if line.startswith(b"DTSTART:")]
     assert starts and all(line.endswith(b"Z") for line in starts)
     assert str(calendar["X-WR-CALNAME"]) == "Trakt · Shows and movies — Demo"
-
-
-def test_connect_failures_are_one_line(
-    running_app: RunningApp, sandbox: RunningSandbox, tmp_path: Path
-) -> None:
-    for fault in (
-        {"prefix": "/users/settings", "status": 401},
-        {"prefix": "/users/settings", "status": 503},
-        {"prefix": "/users/settings", "body": "malformed"},
-    ):
-        httpx.delete(f"{sandbox.url}/_sandbox/faults")
-        httpx.post(f"{sandbox.url}/_sandbox/faults", json=fault)
-        failed = subprocess.run(
-            [str(AIRDATE), "connect", "--json"],
-            env=cli_env(running_app), cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        )
-        assert failed.returncode == 1, fault
-        assert failed.stdout == ""
-        error_lines = [line for line in failed.stderr.splitlines() if line.startswith("airdate:")]
-        assert len(error_lines) == 1, failed.stderr
-        assert "Traceback" not in failed.stderr
