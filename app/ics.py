@@ -303,7 +303,7 @@ class _Builder:
     def notice(self, notice: Notice) -> Event:
         url = _uri(notice.url)
         return _event(
-            uid=f"notice-{_path(notice.key, 0)}{self._suffix}",
+            uid=f"notice-{quote(notice.key, safe='')}{self._suffix}",
             order=self._midnight(notice.day),
             start=notice.day,
             end=notice.day + timedelta(days=1),

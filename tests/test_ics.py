@@ -475,6 +475,12 @@ def test_notice_keys_cannot_inject_text_into_the_uid() -> None:
     assert event.uid == "notice-a%2Cb%3Bc%5Cd%20e-7@airdate"
 
 
+def test_distinct_notice_keys_give_distinct_uids_even_when_empty() -> None:
+    day = date(2026, 3, 1)
+    notices = [Notice(key, day, "Hi", "There") for key in ("", "0", "%30")]
+    assert len({event.uid for event in build_events([], {}, options(), notices)}) == 3
+
+
 def test_fingerprint_is_stable_and_ignores_what_is_not_rendered() -> None:
     entry = episode(title="Pilot", updated_at=datetime(2026, 1, 1, tzinfo=UTC))
     first = build_events([entry], {}, options())
