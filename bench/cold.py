@@ -36,7 +36,7 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     warm_up = await lab.connect(deployment, "cold-warm-up", WARM_UP)
     feeds = [await lab.connect(deployment, f"cold-{n}", YEAR) for n in range(sizes.cold_repeats)]
     timings: list[float] = []
-    async with lab.app(deployment) as app, httpx.AsyncClient(timeout=60.0) as client:
+    async with lab.app(deployment, "app-cold") as app, httpx.AsyncClient(timeout=60.0) as client:
         await _get(client, app.url + feed_path(warm_up))  # first-request costs of the process
         await sandbox.delay("/calendars", DELAY_MS)
         try:

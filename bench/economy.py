@@ -30,7 +30,7 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     sandbox = await lab.sandbox()
     warm = await lab.connect(deployment, "economy-warm", TYPICAL_FEED)
     cold = await lab.connect(deployment, "economy-cold", TYPICAL_FEED)
-    async with lab.app(deployment) as app:
+    async with lab.app(deployment, "app-economy") as app:
         return [
             await _warm_polls(app, sandbox, warm, sizes),
             await _cold_burst(app, sandbox, cold, sizes.burst),

@@ -81,6 +81,8 @@ class Deployment:
 
 
 class Lab:
+    """What one benchmark run has started: the sandbox, databases, app processes (see module doc)."""
+
     def __init__(self, exits: AsyncExitStack, workdir: Path, profile_dir: Path | None = None) -> None:
         self._exits = exits
         self.workdir = workdir
@@ -128,8 +130,9 @@ class Lab:
         return Deployment(settings=Settings.from_env(env, dotenv=None), env=env)
 
     @asynccontextmanager
-    async def app(self, deployment: Deployment, name: str = "app") -> AsyncIterator[Server]:
-        """The real service as its own uvicorn process, for the duration of the block."""
+    async def app(self, deployment: Deployment, name: str) -> AsyncIterator[Server]:
+        """The real service as its own uvicorn process, for the duration of the block; its output
+        goes to `<workdir>/<name>.log`, quoted in the error if it fails to start."""
         async with uvicorn_server(name, "bench.targets:airdate", deployment.env, self.workdir) as server:
             yield server
 

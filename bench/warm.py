@@ -34,7 +34,7 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     deployment = await lab.deployment()
     feed = await lab.connect(deployment, "warm", TYPICAL_FEED)
     path = feed_path(feed)
-    async with lab.app(deployment) as app:
+    async with lab.app(deployment, "app-warm") as app:
         body, headers = await _first_answer(app.url + path)
         events = body.count(b"BEGIN:VEVENT")
         print(f"  feed: {events} events, {len(body):,} bytes, options {_shown(TYPICAL_FEED)}")
