@@ -21,7 +21,7 @@ from app.clock import Clock, utc_now
 from app.config import Settings
 from app.connections import ConnectionService
 from app.crypto import Vault
-from app.db import create_engine, create_session_factory
+from app.db import HotReader, create_engine, create_session_factory
 from app.feeds import FeedService
 from app.posters import PosterService
 from app.refresher import Refresher
@@ -62,6 +62,7 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     """Build every service for `settings`; close the HTTP client and the engine on exit."""
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    reader = HotReader(settings.database_url)
     http = create_http_client()
     try:
         vault = Vault(settings.secret_keys)
@@ -72,7 +73,7 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
         calendar = CalendarService(sessions, trakt, connections, clock, ttl=ttl)
         posters = PosterService(sessions, tmdb, clock)
         feeds = FeedService(
-            sessions, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
+            sessions, reader, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
         )
         yield Services(
             settings=settings,
@@ -92,4 +93,5 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
         )
     finally:
         await http.aclose()
+        await reader.dispose()
         await engine.dispose()

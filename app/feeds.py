@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import ics
 from app.calendar import CalendarResult, CalendarService, Window
 from app.crypto import hash_feed_token, is_well_formed_feed_token
-from app.db import upsert
+from app.db import HotReader, upsert
 from app.entries import Entry, Episode
 from app.models import Feed, FeedEvent, TraktConnection, User
 from app.options import FeedOptions, parse_options
@@ -75,10 +75,29 @@ class _MemoryKey:
     today: str
 
 
+# Columns, not ORM objects: this read runs on every poll (see HotReader).
+_LOOKUP = (
+    select(
+        Feed.id,
+        Feed.user_id,
+        Feed.name,
+        Feed.options,
+        User.trakt_username,
+        User.timezone,
+        User.data_version,
+        TraktConnection.status,
+    )
+    .join(User, User.id == Feed.user_id)
+    .outerjoin(TraktConnection, TraktConnection.user_id == Feed.user_id)
+    .where(Feed.token_hash == bindparam("token_hash"), Feed.revoked_at.is_(None))
+)
+
+
 class FeedService:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
+        reader: HotReader,
         calendar: CalendarService,
         posters: PosterService,
         clock: Callable[[], datetime],
@@ -88,6 +107,7 @@ class FeedService:
         memory_entries: int = 2048,
     ) -> None:
         self._sessions = session_factory
+        self._reader = reader
         self._calendar = calendar
         self._posters = posters
         self._clock = clock
@@ -99,27 +119,20 @@ class FeedService:
 
     async def lookup(self, token: str) -> FeedContext | None:
         """The live feed a token opens, or None; malformed tokens cost the same query as real ones."""
-        token_hash = hash_feed_token(token if is_well_formed_feed_token(token) else "")
-        query = (
-            select(Feed, User.trakt_username, User.timezone, User.data_version, TraktConnection.status)
-            .join(User, User.id == Feed.user_id)
-            .outerjoin(TraktConnection, TraktConnection.user_id == Feed.user_id)
-            .where(Feed.token_hash == token_hash, Feed.revoked_at.is_(None))
-        )
-        async with self._sessions() as session:
-            row = (await session.execute(query)).first()
-        if row is None or not is_well_formed_feed_token(token):
+        well_formed = is_well_formed_feed_token(token)
+        token_hash = hash_feed_token(token if well_formed else "")
+        row = await self._reader.first(_LOOKUP.params(token_hash=token_hash))
+        if row is None or not well_formed:
             return None
-        feed, username, user_tz, data_version, status = row
         return FeedContext(
-            feed_id=feed.id,
-            user_id=feed.user_id,
-            name=feed.name,
-            stored_options=feed.options,
-            username=username,
-            user_tz=user_tz,
-            data_version=data_version,
-            connection_status=status or "missing",
+            feed_id=row.id,
+            user_id=row.user_id,
+            name=row.name,
+            stored_options=row.options,
+            username=row.trakt_username,
+            user_tz=row.timezone,
+            data_version=row.data_version,
+            connection_status=row.status or "missing",
         )
 
     def options(self, context: FeedContext, overrides: Mapping[str, str]) -> FeedOptions:
