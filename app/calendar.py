@@ -18,13 +18,14 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,6 +49,8 @@ MIN_BACKOFF = timedelta(minutes=1)  # first retry after an outage; doubles with 
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ERROR_LENGTH = 500
 UNWATCHED = "+unwatched"  # source key suffix: an ignore_watched calendar is a different Trakt answer
+_KEY_COLUMNS = (CalendarChunk.user_id, CalendarChunk.source, CalendarChunk.start_date, CalendarChunk.days)
+_KEY_NAMES = ("user_id", "source", "start_date", "days")
 _ROW_COLUMNS = (
     "payload",
     "content_hash",
@@ -116,6 +119,14 @@ class _Chunk:
     def row_key(self) -> tuple[str, date, int]:
         return self.source_key, self.start, self.days
 
+    @property
+    def key(self) -> tuple[int, str, date, int]:
+        """The primary key of the chunk's cache row, in `_KEY_COLUMNS` order."""
+        return self.user_id, self.source_key, self.start, self.days
+
+    def identity(self) -> dict[str, Any]:
+        return dict(zip(_KEY_NAMES, self.key, strict=True))
+
     def where(self) -> ColumnElement[bool]:
         return and_(
             CalendarChunk.user_id == self.user_id,
@@ -126,6 +137,84 @@ class _Chunk:
 
     def describe(self) -> str:
         return f"user {self.user_id} {self.source_key} {self.start:%Y-%m-%d}+{self.days}"
+
+
+@dataclass(frozen=True)
+class _Answer:
+    chunk: _Chunk
+    payload: list[dict[str, Any]]
+
+
+class _Leases:
+    """The leases of chunks whose refreshes start together, taken in one transaction when first needed.
+
+    Why: every lease is a write and SQLite has one writer at a time. Two dozen chunks each taking
+    their own lease queued on its lock (and its busy handler's sleeps of up to 100 ms), which spread
+    the "parallel" Trakt calls over most of a second. A chunk enlists when its refresh is created;
+    the first of those refreshes to run takes the leases of every chunk enlisted by then, so one
+    request's chunks cost one write however many there are.
+    """
+
+    def __init__(self, take: Callable[[list[_Chunk]], Awaitable[set[_Chunk]]]) -> None:
+        self._take = take
+        self._enlisted: list[_Chunk] = []
+        self._taking: dict[_Chunk, asyncio.Future[set[_Chunk]]] = {}
+
+    def enlist(self, chunk: _Chunk) -> None:
+        self._enlisted.append(chunk)
+
+    async def won(self, chunk: _Chunk) -> bool:
+        if chunk not in self._taking:  # a later enlistment than the last round's: a round of its own
+            batch, self._enlisted = self._enlisted, []
+            taking = asyncio.ensure_future(self._take(batch))
+            self._taking.update(dict.fromkeys(batch, taking))
+        # Shielded: one refresh being cancelled must not cancel the other chunks' leases.
+        return chunk in await asyncio.shield(self._taking[chunk])
+
+
+T = TypeVar("T")
+
+
+class _GroupWriter(Generic[T]):
+    """One writer per process that commits everything queued while it was busy in one transaction.
+
+    Why: chunk answers arrive within milliseconds of each other. Each in its own transaction, they
+    queued on SQLite's write lock like the leases did. Here the first answer is written at once and
+    the ones arriving during that write go together in the next, so an answer waits for at most one
+    write besides its own, and a cold feed costs a handful of writes instead of one per chunk.
+    """
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._queue: list[tuple[T, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> None:
+        """Return once `item` is committed; raise what its transaction raised."""
+        committed = asyncio.get_running_loop().create_future()
+        self._queue.append((item, committed))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._drain())
+        await asyncio.shield(committed)  # a cancelled submitter leaves the group's write alone
+
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[None]]] = []
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    await self._write([item for item, _ in batch])
+                except Exception as exc:
+                    for _, committed in batch:
+                        committed.set_exception(exc)
+                else:
+                    for _, committed in batch:
+                        committed.set_result(None)
+        finally:
+            self._writer = None
+            for _, committed in batch + self._queue:  # only when cancelled: nobody may hang
+                if not committed.done():
+                    committed.cancel()
 
 
 class CalendarService:
@@ -155,6 +244,7 @@ class CalendarService:
         self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
         self._sleep = sleep
         self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
+        self._answers: _GroupWriter[_Answer] = _GroupWriter(self._store)
         self._background: set[asyncio.Future[Any]] = set()
 
     async def entries(
@@ -176,15 +266,14 @@ class CalendarService:
         if stale or missing:
             needs_reconnect = await self._connections.status(user_id) != STATUS_OK
         if not needs_reconnect:
-            for chunk in stale:
-                row = rows[chunk.row_key]
-                if _outside_backoff(row, now) and not _leased(row, now):
-                    self._keep(asyncio.ensure_future(self._shared_refresh(chunk, now)))
-            calls = [
-                asyncio.ensure_future(self._shared_refresh(chunk, now))
-                for chunk in missing
-                if _outside_backoff(rows.get(chunk.row_key), now)
+            background = [
+                c for c in stale if _outside_backoff(row := rows[c.row_key], now) and not _leased(row, now)
             ]
+            waited = [c for c in missing if _outside_backoff(rows.get(c.row_key), now)]
+            started = list(map(asyncio.ensure_future, self._refreshes(background + waited, now)))
+            for call in started[: len(background)]:
+                self._keep(call)
+            calls = started[len(background) :]
             if calls:
                 outcomes = await self._wait(calls, has_data=len(missing) < len(chunks))
                 needs_reconnect = "reconnect" in outcomes
@@ -207,7 +296,8 @@ class CalendarService:
         instances that picked the same chunk only one calls Trakt.
         """
         chunk = _Chunk(user_id, source, start, days, ignore_watched)
-        return await self._shared_refresh(chunk, self._clock() + margin) == "fetched"
+        [refresh] = self._refreshes([chunk], self._clock() + margin)
+        return await refresh == "fetched"
 
     async def drain(self) -> None:
         """Wait for background refreshes to finish (shutdown, and tests that inspect their effect)."""
@@ -228,13 +318,19 @@ class CalendarService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _shared_refresh(self, chunk: _Chunk, due_before: datetime) -> Awaitable[Outcome]:
-        return self._flight.run(chunk, lambda: self._refresh(chunk, due_before))
+    def _refreshes(self, chunks: Sequence[_Chunk], due_before: datetime) -> list[Awaitable[Outcome]]:
+        """One refresh per chunk, joining any already running in this process; new ones lease together."""
+        leases = _Leases(partial(self._take_leases, due_before))
+        return [self._flight.run(chunk, partial(self._start, leases, chunk)) for chunk in chunks]
 
-    async def _refresh(self, chunk: _Chunk, due_before: datetime) -> Outcome:
+    def _start(self, leases: _Leases, chunk: _Chunk) -> Awaitable[Outcome]:
+        leases.enlist(chunk)
+        return self._refresh(chunk, leases)
+
+    async def _refresh(self, chunk: _Chunk, leases: _Leases) -> Outcome:
         """Fetch one chunk if this process wins its lease; never raises (it often runs unobserved)."""
         try:
-            if not await self._take_lease(chunk, due_before):
+            if not await leases.won(chunk):
                 await self._await_other(chunk)
                 return "skipped"
             return await self._fetch(chunk)
@@ -262,38 +358,36 @@ class CalendarService:
         except Exception:
             await self._release(chunk, {})
             raise
-        await self._store(chunk, payload)
+        await self._answers.submit(_Answer(chunk, payload))
         return "fetched"
 
-    async def _take_lease(self, chunk: _Chunk, due_before: datetime) -> bool:
-        """Insert a placeholder row if absent, then compare-and-set the lease on it.
+    async def _take_leases(self, due_before: datetime, chunks: list[_Chunk]) -> set[_Chunk]:
+        """Insert the absent placeholder rows, then compare-and-set every free lease: one transaction.
 
-        The lease is only granted while the chunk is still due and outside any backoff, so a process
-        that arrives just after another one refreshed does not call Trakt again.
+        A lease is only granted while the chunk is still due and outside any backoff, so a process
+        that arrives just after another one refreshed does not call Trakt again. Rows go in key order
+        so that two instances racing for overlapping chunks lock them in the same order (PostgreSQL
+        would otherwise be free to deadlock them).
         """
         now = self._clock()
+        ordered = sorted(chunks, key=lambda chunk: chunk.key)
         async with self._sessions.begin() as session:
-            placeholder = {
-                "user_id": chunk.user_id,
-                "source": chunk.source_key,
-                "start_date": chunk.start,
-                "days": chunk.days,
-            }
-            await session.execute(
-                upsert(CalendarChunk, placeholder, list(placeholder), [], _dialect(session))
-            )
-            won = await session.scalar(
+            placeholders = [chunk.identity() for chunk in ordered]
+            await session.execute(upsert(CalendarChunk, placeholders, _KEY_NAMES, [], _dialect(session)))
+            won = await session.execute(
                 update(CalendarChunk)
                 .where(
-                    chunk.where(),
+                    tuple_(*_KEY_COLUMNS).in_([chunk.key for chunk in ordered]),
                     or_(CalendarChunk.lease_until.is_(None), CalendarChunk.lease_until < now),
                     or_(CalendarChunk.retry_after.is_(None), CalendarChunk.retry_after <= now),
                     or_(CalendarChunk.expires_at.is_(None), CalendarChunk.expires_at <= due_before),
                 )
                 .values(lease_until=now + self._lease)
-                .returning(CalendarChunk.user_id)
+                .returning(*_KEY_COLUMNS)
+                .execution_options(synchronize_session=False)
             )
-        return won is not None
+            keys = {tuple(row) for row in won}
+        return {chunk for chunk in ordered if chunk.key in keys}
 
     async def _await_other(self, chunk: _Chunk) -> None:
         """Lost the lease: when we have no data, give the winner (maybe another process) time to store."""
@@ -304,36 +398,49 @@ class CalendarService:
                 return
             await self._sleep(self._poll_interval)
 
-    async def _store(self, chunk: _Chunk, payload: list[dict[str, Any]]) -> None:
-        """Upsert the answer and, in the same transaction, bump the user's data version on change.
+    async def _store(self, answers: list[_Answer]) -> None:
+        """Upsert the answers and, in the same transaction, bump each user's data version on change.
 
-        The bump is the first statement so SQLite takes its write lock before reading the old hash.
+        The bumps are the first statements so SQLite takes its write lock before reading the old
+        hashes; users and rows go in key order so concurrent instances lock them in the same order.
         """
-        digest = _content_hash(payload)
         now = self._clock()
+        rows = sorted(
+            (
+                {
+                    **answer.chunk.identity(),
+                    "payload": answer.payload,
+                    "content_hash": _content_hash(answer.payload),
+                    "fetched_at": now,
+                    "expires_at": now + self._ttl,
+                    "last_error": None,
+                    "failed_at": None,
+                    "retry_after": None,
+                    "lease_until": None,
+                }
+                for answer in answers
+            ),
+            key=lambda row: tuple(row[name] for name in _KEY_NAMES),
+        )
         async with self._sessions.begin() as session:
-            unchanged = exists().where(chunk.where(), CalendarChunk.content_hash == digest)
-            await session.execute(
-                update(User)
-                .where(User.id == chunk.user_id, ~unchanged)
-                .values(data_version=User.data_version + 1)
-            )
-            values = {
-                "user_id": chunk.user_id,
-                "source": chunk.source_key,
-                "start_date": chunk.start,
-                "days": chunk.days,
-                "payload": payload,
-                "content_hash": digest,
-                "fetched_at": now,
-                "expires_at": now + self._ttl,
-                "last_error": None,
-                "failed_at": None,
-                "retry_after": None,
-                "lease_until": None,
-            }
-            keys = ["user_id", "source", "start_date", "days"]
-            await session.execute(upsert(CalendarChunk, values, keys, _ROW_COLUMNS, _dialect(session)))
+            for user_id in sorted({row["user_id"] for row in rows}):
+                hashes = [
+                    (*(row[name] for name in _KEY_NAMES), row["content_hash"])
+                    for row in rows
+                    if row["user_id"] == user_id
+                ]
+                unchanged = (
+                    select(func.count())
+                    .where(tuple_(*_KEY_COLUMNS, CalendarChunk.content_hash).in_(hashes))
+                    .scalar_subquery()
+                )
+                await session.execute(
+                    update(User)
+                    .where(User.id == user_id, unchanged < len(hashes))
+                    .values(data_version=User.data_version + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            await session.execute(upsert(CalendarChunk, rows, _KEY_NAMES, _ROW_COLUMNS, _dialect(session)))
 
     async def _record_failure(self, chunk: _Chunk, error: UpstreamError) -> None:
         """Keep the last good payload; remember when the outage began and when to ask again."""
