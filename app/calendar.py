@@ -175,7 +175,7 @@ class _Leases:
 T = TypeVar("T")
 
 
-class _GroupWriter(Generic[T]):
+class GroupWriter(Generic[T]):
     """One writer per process that commits everything queued while it was busy in one transaction.
 
     Why: chunk answers arrive within milliseconds of each other. Each in its own transaction, they
@@ -244,7 +244,7 @@ class CalendarService:
         self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
         self._sleep = sleep
         self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
-        self._answers: _GroupWriter[_Answer] = _GroupWriter(self._store)
+        self._answers: GroupWriter[_Answer] = GroupWriter(self._store)
         self._background: set[asyncio.Future[Any]] = set()
 
     async def entries(

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.calendar import GroupWriter
 from app.clock import Clock
 from app.db import upsert
 from app.entries import Entry, Episode
@@ -90,6 +91,8 @@ class PosterService:
         self._timeout = timeout
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_LOOKUPS)
         self._flight: SingleFlight[PosterKey, tuple[str | None, bool]] = SingleFlight()
+        # A cold feed's dozen lookups answer at about the same time; one writer stores them together.
+        self._writes: GroupWriter[dict[str, Any]] = GroupWriter(self._store)
         self._background: set[asyncio.Future[Any]] = set()
 
     async def posters(self, entries: Iterable[Entry]) -> tuple[dict[PosterKey, str], bool]:
@@ -209,19 +212,31 @@ class PosterService:
 
     async def _remember(self, key: CacheKey, tmdb_id: int | None, poster_path: str | None) -> None:
         media_type, id_source, external_id = key
+        await self._writes.submit(
+            {
+                "media_type": media_type,
+                "id_source": id_source,
+                "external_id": external_id,
+                "tmdb_id": tmdb_id,
+                "poster_path": poster_path,
+                "fetched_at": self._clock(),
+            }
+        )
+
+    async def _store(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert the rows in one statement, in key order so concurrent instances lock alike.
+
+        Two titles can share an id (one IMDb id found for both): the later answer wins, since one
+        statement may not update a row twice.
+        """
+        keys = ("media_type", "id_source", "external_id")
+        latest = {tuple(row[name] for name in keys): row for row in rows}
         async with self._sessions.begin() as session:
             await session.execute(
                 upsert(
                     MediaItem,
-                    {
-                        "media_type": media_type,
-                        "id_source": id_source,
-                        "external_id": external_id,
-                        "tmdb_id": tmdb_id,
-                        "poster_path": poster_path,
-                        "fetched_at": self._clock(),
-                    },
-                    ["media_type", "id_source", "external_id"],
+                    [latest[key] for key in sorted(latest)],
+                    keys,
                     ["tmdb_id", "poster_path", "fetched_at"],
                     session.get_bind().dialect.name,
                 )

@@ -7,7 +7,7 @@ are the short lease polls and the sandbox's scripted delays.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -15,14 +15,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.calendar import CHUNK_DAYS, EPOCH, CalendarResult, CalendarService, Window, chunks_for
 from app.connections import ConnectionService
 from app.db import create_engine, create_session_factory
 from app.entries import Episode, Release
-from app.models import CalendarChunk
+from app.models import CalendarChunk, User
 from app.sources import SOURCES, Source
 from tests import test_connections
 from tests.test_connections import POLL, Rig, data_version
@@ -229,6 +229,100 @@ async def test_two_instances_share_one_call_per_chunk(world: World, database_url
 
     assert world.calls() == len(chunks_for(window))
     assert all(set(episode_ids(r)) == expected_episode_ids(world.rig, window) for r in results)
+
+
+async def test_instances_racing_over_overlapping_windows_call_trakt_once_per_chunk(
+    world: World, database_url: str
+) -> None:
+    """Each request leases all its chunks in one statement; one instance wins some, the other the rest."""
+    narrow, wide = world.window(before=10, after=100), world.window(before=40, after=200)
+    sources = [SHOWS, MOVIES]
+    await world.fault(delay_ms=150)
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        first, second = (
+            calendar_service(world.rig, world.connections, create_session_factory(e)) for e in engines
+        )
+        results = await asyncio.gather(
+            *(first.entries(world.user_id, sources, narrow) for _ in range(3)),
+            *(second.entries(world.user_id, sources, wide) for _ in range(3)),
+            first.entries(world.user_id, sources, wide),
+        )
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+    assert world.calls() == len(set(chunks_for(narrow)) | set(chunks_for(wide))) * len(sources)
+    assert all(not result.incomplete for result in results)
+    assert all(set(episode_ids(r)) == expected_episode_ids(world.rig, narrow) for r in results[:3])
+    assert all(set(episode_ids(r)) == expected_episode_ids(world.rig, wide) for r in results[3:])
+
+
+def statements(engine: AsyncEngine, prefix: str) -> list[str]:
+    """Every SQL statement `engine` runs from now on that starts with `prefix`, as it runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(prefix.upper()):
+            seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def test_a_cold_request_leases_once_and_stores_answers_that_arrive_together_at_once(
+    world: World, database_url: str
+) -> None:
+    """While another writer holds the user's row, every answer queues; they then commit together."""
+    window = world.window(before=30, after=335)
+    sources = [SHOWS, MOVIES]
+    chunk_count = len(chunks_for(window)) * len(sources)
+    await world.fault(delay_ms=300)
+    engine, blocker = create_engine(database_url), create_engine(database_url)
+    leases = statements(engine, "UPDATE calendar_cache SET lease_until")
+    stores = statements(engine, "UPDATE users SET data_version")
+    try:
+        calendar = calendar_service(world.rig, world.connections, create_session_factory(engine))
+        request = asyncio.ensure_future(calendar.entries(world.user_id, sources, window))
+        await eventually(lambda: leased(world.rig.sessions, chunk_count), "the leases")  # Trakt calls leave
+        async with blocker.begin() as connection:  # SQLite: the write lock; PostgreSQL: the user's row
+            await connection.execute(update(User).where(User.id == world.user_id).values(data_version=0))
+            await eventually(answered(world, chunk_count), "Trakt's answers")
+            await asyncio.sleep(0.1)  # the answers' last hop to the client
+        result = await request
+    finally:
+        await engine.dispose()
+        await blocker.dispose()
+
+    assert len(leases) == 1
+    assert 1 <= len(stores) <= 2  # the answer that met the lock, then everything queued behind it
+    assert world.calls() == chunk_count
+    assert not result.incomplete
+    assert set(episode_ids(result)) == expected_episode_ids(world.rig, window)
+    assert await data_version(world.rig.sessions, world.user_id) >= 1
+    assert len(await world.rows()) == chunk_count
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll a condition that real time brings about (the sandbox's scripted delays); fail after 5 s."""
+    for _ in range(round(5 / POLL)):
+        if await condition():
+            return
+        await asyncio.sleep(POLL)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+async def leased(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
+    async with sessions() as session:
+        rows = await session.scalars(select(CalendarChunk).where(CalendarChunk.lease_until.is_not(None)))
+        return len(list(rows)) == count
+
+
+def answered(world: World, count: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:  # the sandbox logs a call as it sends the answer
+        return world.calls() == count
+
+    return check
 
 
 async def test_an_evening_show_in_new_york_belongs_to_the_previous_local_day(world: World) -> None:
