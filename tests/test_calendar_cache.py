@@ -287,7 +287,7 @@ async def test_a_cold_request_leases_once_and_stores_answers_that_arrive_togethe
         await eventually(lambda: leased(world.rig.sessions, chunk_count), "the leases")  # Trakt calls leave
         async with blocker.begin() as connection:  # SQLite: the write lock; PostgreSQL: the user's row
             await connection.execute(update(User).where(User.id == world.user_id).values(data_version=0))
-            await eventually(answered(world, chunk_count), "Trakt's answers")
+            await eventually(reaches(world.calls, chunk_count), "Trakt's answers")
             await asyncio.sleep(0.1)  # the answers' last hop to the client
         result = await request
     finally:
@@ -318,9 +318,11 @@ async def leased(sessions: async_sessionmaker[AsyncSession], count: int) -> bool
         return len(list(rows)) == count
 
 
-def answered(world: World, count: int) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:  # the sandbox logs a call as it sends the answer
-        return world.calls() == count
+def reaches(counter: Callable[[], int], count: int) -> Callable[[], Awaitable[bool]]:
+    """A condition for `eventually`, e.g. on the sandbox's call count (it logs a call as it answers)."""
+
+    async def check() -> bool:
+        return counter() == count
 
     return check
 

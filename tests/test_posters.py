@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
+from app.db import create_engine, create_session_factory, is_postgres
 from app.entries import Entry, Episode, Movie, Release, Show
+from app.models import MediaItem
 from app.posters import PosterService
 from app.sandbox.model import Dataset
 from app.tmdb import TmdbClient, create_tmdb
 from tests import test_connections
+from tests.test_calendar_cache import eventually, reaches, statements
 from tests.test_connections import Rig, sandbox_settings
 
 rig = test_connections.rig  # the shared fixture: the app's real parts pointed at the sandbox
@@ -191,3 +196,32 @@ async def test_concurrent_lookups_of_one_title_share_one_tmdb_call(rig: Rig) -> 
 
     assert all(result == results[0] for result in results) and results[0][1]
     assert tmdb_calls(rig) == 1
+
+
+async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_write(
+    rig: Rig, database_url: str
+) -> None:
+    """Every answer queues behind the one writer while another transaction blocks media_cache writes."""
+    entries: list[Entry] = [*(sandbox_show(rig, n) for n in (1, 2, 3, 5)), sandbox_movie(rig, 102)]
+    await tmdb_fault(rig, delay_ms=200)
+    engine, blocker = create_engine(database_url), create_engine(database_url)
+    inserts = statements(engine, "INSERT INTO media_cache")
+    try:
+        posters = PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock)
+        async with blocker.begin() as connection:
+            if is_postgres(connection):
+                await connection.exec_driver_sql("LOCK TABLE media_cache IN SHARE ROW EXCLUSIVE MODE")
+            else:  # any write statement holds SQLite's one write lock until commit
+                await connection.execute(delete(MediaItem).where(MediaItem.media_type == "none"))
+            lookup = asyncio.ensure_future(posters.posters(entries))
+            await eventually(reaches(partial(tmdb_calls, rig), len(entries)), "TMDB's answers")
+            await asyncio.sleep(0.1)  # the answers' last hop to the client
+        urls, complete = await lookup
+    finally:
+        await engine.dispose()
+        await blocker.dispose()
+
+    assert complete and len(urls) == len(entries)
+    assert 1 <= len(inserts) <= 2  # the answer that met the lock, then everything queued behind it
+    assert await service(rig).posters(entries) == (urls, True)
+    assert tmdb_calls(rig) == len(entries)
