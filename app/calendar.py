@@ -178,10 +178,11 @@ T = TypeVar("T")
 class GroupWriter(Generic[T]):
     """One writer per process that commits everything queued while it was busy in one transaction.
 
-    Why: chunk answers arrive within milliseconds of each other. Each in its own transaction, they
-    queued on SQLite's write lock like the leases did. Here the first answer is written at once and
-    the ones arriving during that write go together in the next, so an answer waits for at most one
-    write besides its own, and a cold feed costs a handful of writes instead of one per chunk.
+    Why: upstream answers (calendar chunks, TMDB posters) arrive within milliseconds of each other.
+    Each in its own transaction, they queued on SQLite's write lock like the leases did. Here the
+    first answer is written at once and the ones arriving during that write go together in the next,
+    so an answer waits for at most one write besides its own, and a cold feed costs a handful of
+    writes instead of one per answer.
     """
 
     def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
@@ -212,7 +213,8 @@ class GroupWriter(Generic[T]):
                         committed.set_result(None)
         finally:
             self._writer = None
-            for _, committed in batch + self._queue:  # only when cancelled: nobody may hang
+            abandoned, self._queue = [*batch, *self._queue], []
+            for _, committed in abandoned:  # only when cancelled (shutdown): nobody may hang
                 if not committed.done():
                     committed.cancel()
 
