@@ -7,14 +7,15 @@ means the rest of the code never branches on the backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Executable, Row, Table, event
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import Select, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -118,36 +119,76 @@ def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class HotReader:
     """Single-row reads for the feed hot path, without what a session costs.
 
-    Why it exists: a warm feed poll is one indexed read, and through an async session that read costs
+    Why it exists: a warm feed poll is one indexed read, and through an async session that read cost
     ~0.5 ms (a thread hop per call for aiosqlite, BEGIN/ROLLBACK round trips for asyncpg), several
-    times a whole request's other work. On SQLite the read runs synchronously on a local file in
-    WAL mode, where readers never wait for writers, in tens of microseconds; on PostgreSQL it uses
-    autocommit connections, one round trip per read. Writes never go through here.
+    times the whole rest of the request. On SQLite the read runs synchronously on one autocommit
+    connection to the WAL database, where readers never wait for writers: the statement is compiled
+    once and the column types' own result processors decode the row, so values match what SQLAlchemy
+    would return (JSON decoded, aware datetimes), in microseconds. On PostgreSQL it uses autocommit
+    connections: one round trip per read. Writes never go through here.
     """
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
-        self._sync: Engine | None = None
+        self._sqlite_path: str | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        self._plans: dict[int, _Plan] = {}
         self._async: AsyncEngine | None = None
         if parsed.get_backend_name() == "sqlite":
             _ensure_sqlite_directory(parsed)
-            self._sync = create_sync_engine(parsed.set(drivername="sqlite+pysqlite"))
-            event.listen(self._sync, "connect", _apply_sqlite_pragmas)
+            self._sqlite_path = parsed.database or ":memory:"
         else:
             self._async = create_async_engine(
                 parsed, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5, max_overflow=5
             )
 
-    async def first(self, statement: Executable) -> Row[Any] | None:
-        if self._sync is not None:
-            with self._sync.connect() as connection:
-                return connection.execute(statement).first()
-        assert self._async is not None
-        async with self._async.connect() as connection:
-            return (await connection.execute(statement)).first()
+    async def first(self, statement: Select[Any], params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The first row of `statement` (a module-level constant) with bound `params`, by column name."""
+        if self._async is not None:
+            async with self._async.connect() as connection:
+                row = (await connection.execute(statement, params)).first()
+            return None if row is None else row._mapping
+        plan = self._plans.get(id(statement)) or self._plan(statement)
+        raw = self._connection().execute(plan.sql, [params[name] for name in plan.binds]).fetchone()
+        if raw is None:
+            return None
+        return {
+            name: value if process is None else process(value)
+            for name, process, value in zip(plan.columns, plan.processors, raw, strict=True)
+        }
 
     async def dispose(self) -> None:
-        if self._sync is not None:
-            self._sync.dispose()
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
         if self._async is not None:
             await self._async.dispose()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._sqlite is None:
+            assert self._sqlite_path is not None
+            # isolation_level=None: autocommit, so every read sees the latest committed data.
+            connection = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False)
+            _apply_sqlite_pragmas(connection, None)
+            connection.execute("PRAGMA query_only=ON")
+            self._sqlite = connection
+        return self._sqlite
+
+    def _plan(self, statement: Select[Any]) -> _Plan:
+        dialect = sqlite.dialect(paramstyle="qmark")
+        compiled = statement.compile(dialect=dialect)
+        columns = tuple(str(column.key) for column in statement.selected_columns)
+        processors = tuple(
+            column.type.result_processor(dialect, None) for column in statement.selected_columns
+        )
+        plan = _Plan(str(compiled), tuple(compiled.positiontup or ()), columns, processors)
+        self._plans[id(statement)] = plan
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    binds: tuple[str, ...]
+    columns: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 STALE_NOTICE_AFTER = timedelta(days=7)
 RETRY_MISSING = timedelta(minutes=1)
+OPTIONS_MEMO = 4096
 
 
 class CalendarUnavailable(Exception):
@@ -116,28 +117,39 @@ class FeedService:
         self._memory: OrderedDict[_MemoryKey, RenderedFeed] = OrderedDict()
         self._memory_entries = memory_entries
         self._polls: dict[int, tuple[int, datetime]] = {}
+        self._options: dict[tuple[str, tuple[tuple[str, str], ...]], FeedOptions] = {}
 
     async def lookup(self, token: str) -> FeedContext | None:
         """The live feed a token opens, or None; malformed tokens cost the same query as real ones."""
         well_formed = is_well_formed_feed_token(token)
         token_hash = hash_feed_token(token if well_formed else "")
-        row = await self._reader.first(_LOOKUP.params(token_hash=token_hash))
+        row = await self._reader.first(_LOOKUP, {"token_hash": token_hash})
         if row is None or not well_formed:
             return None
         return FeedContext(
-            feed_id=row.id,
-            user_id=row.user_id,
-            name=row.name,
-            stored_options=row.options,
-            username=row.trakt_username,
-            user_tz=row.timezone,
-            data_version=row.data_version,
-            connection_status=row.status or "missing",
+            feed_id=row["id"],
+            user_id=row["user_id"],
+            name=row["name"],
+            stored_options=row["options"],
+            username=row["trakt_username"],
+            user_tz=row["timezone"],
+            data_version=row["data_version"],
+            connection_status=row["status"] or "missing",
         )
 
     def options(self, context: FeedContext, overrides: Mapping[str, str]) -> FeedOptions:
-        """Stored options with the URL's overrides on top; raises OptionError for a bad override."""
-        return parse_options(overrides, FeedOptions.from_json(context.stored_options))
+        """Stored options with the URL's overrides on top; raises OptionError for a bad override.
+
+        Remembered per distinct input, since every poll of a feed asks the same question.
+        """
+        key = (repr(context.stored_options), tuple(sorted(overrides.items())))
+        options = self._options.get(key)
+        if options is None:
+            options = parse_options(overrides, FeedOptions.from_json(context.stored_options))
+            if len(self._options) >= OPTIONS_MEMO:
+                self._options.clear()
+            self._options[key] = options
+        return options
 
     async def render(self, context: FeedContext, options: FeedOptions) -> RenderedFeed:
         now = self._clock()
