@@ -7,12 +7,14 @@ no rendering, no upstream call, no write (poll counts are batched).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,13 +60,19 @@ class FeedContext:
 class RenderedFeed:
     body: bytes
     etag: str  # quoted, strong: a hash of the body, so equal bytes give equal ETags on every instance
-    last_modified: datetime
+    last_modified: str  # an HTTP date, formatted once per rendering
     fresh_until: datetime
     digest: str  # what the body was made from; an unchanged digest means no re-render is needed
     entries: tuple[Entry, ...]
     posters: Mapping[ics.PosterKey, str]
     options: FeedOptions
     _gzipped: bytes | None = field(default=None, repr=False)
+
+    def gzipped(self) -> bytes:
+        """The body compressed once per rendering, for clients that ask for gzip."""
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gzipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +200,7 @@ class FeedService:
 
     def count_poll(self, feed_id: int) -> None:
         """Note one fetch of the feed URL (the dashboard's previews are not polls, so routes call this)."""
-        count, _ = self._polls.get(feed_id, (0, self._clock()))
+        count, _ = self._polls.get(feed_id, (0, None))
         self._polls[feed_id] = (count + 1, self._clock())
 
     async def _render(
@@ -226,7 +234,7 @@ class FeedService:
         return RenderedFeed(
             body=body,
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            last_modified=last_modified,
+            last_modified=format_datetime(last_modified, usegmt=True),
             fresh_until=fresh_until,
             digest=digest,
             entries=tuple(entries),
@@ -309,15 +317,6 @@ class FeedService:
         self._memory[key] = rendered
         while len(self._memory) > self._memory_entries:
             self._memory.popitem(last=False)
-
-
-def gzipped(rendered: RenderedFeed) -> bytes:
-    """The body compressed once per rendering, for clients that ask for gzip."""
-    import gzip
-
-    if rendered._gzipped is None:
-        rendered._gzipped = gzip.compress(rendered.body, compresslevel=6, mtime=0)
-    return rendered._gzipped
 
 
 def _window(now: datetime, tz: ZoneInfo, options: FeedOptions) -> Window:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from email.utils import format_datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.container import Services
 from app.entries import Entry, Episode
-from app.feeds import CalendarUnavailable, FeedContext, RenderedFeed, gzipped
+from app.feeds import CalendarUnavailable, FeedContext, RenderedFeed
 from app.options import OptionError
 
 NOT_FOUND = "Not found\n"
@@ -37,7 +36,11 @@ async def _feed(request: Request) -> tuple[FeedContext, RenderedFeed] | Response
     if context is None:
         return PlainTextResponse(NOT_FOUND, status_code=404)
     services.feeds.count_poll(context.feed_id)
-    overrides = {key: value for key, value in request.query_params.items() if key not in _FLAGS}
+    overrides = (
+        {key: value for key, value in request.query_params.items() if key not in _FLAGS}
+        if request.scope["query_string"]
+        else {}
+    )
     try:
         options = services.feeds.options(context, overrides)
     except OptionError as error:
@@ -60,7 +63,7 @@ async def feed_ics(request: Request) -> Response:
     context, rendered = found
     headers = {
         "ETag": rendered.etag,
-        "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
+        "Last-Modified": rendered.last_modified,
         "Cache-Control": f"private, max-age={_services(request).settings.cache_ttl}",
         "Vary": "Accept-Encoding",
     }
@@ -70,7 +73,7 @@ async def feed_ics(request: Request) -> Response:
         headers["Content-Disposition"] = f'attachment; filename="{_filename(context.name)}"'
     body = rendered.body
     if _accepts_gzip(request.headers.get("accept-encoding", "")):
-        body = gzipped(rendered)
+        body = rendered.gzipped()
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
