@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
@@ -33,6 +33,7 @@ from app.clock import Clock
 from app.connections import STATUS_OK, ConnectionService, NeedsReconnect
 from app.db import upsert
 from app.entries import Entry, Episode, parse_episodes, parse_releases
+from app.groupwrite import GroupWriter
 from app.models import CalendarChunk, User
 from app.singleflight import SingleFlight
 from app.sources import SOURCES, Source
@@ -170,53 +171,6 @@ class _Leases:
             self._taking.update(dict.fromkeys(batch, taking))
         # Shielded: one refresh being cancelled must not cancel the other chunks' leases.
         return chunk in await asyncio.shield(self._taking[chunk])
-
-
-T = TypeVar("T")
-
-
-class GroupWriter(Generic[T]):
-    """One writer per process that commits everything queued while it was busy in one transaction.
-
-    Why: upstream answers (calendar chunks, TMDB posters) arrive within milliseconds of each other.
-    Each in its own transaction, they queued on SQLite's write lock like the leases did. Here the
-    first answer is written at once and the ones arriving during that write go together in the next,
-    so an answer waits for at most one write besides its own, and a cold feed costs a handful of
-    writes instead of one per answer.
-    """
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
-        self._write = write
-        self._queue: list[tuple[T, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> None:
-        """Return once `item` is committed; raise what its transaction raised."""
-        committed = asyncio.get_running_loop().create_future()
-        self._queue.append((item, committed))
-        if self._writer is None:
-            self._writer = asyncio.ensure_future(self._drain())
-        await asyncio.shield(committed)  # a cancelled submitter leaves the group's write alone
-
-    async def _drain(self) -> None:
-        batch: list[tuple[T, asyncio.Future[None]]] = []
-        try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    await self._write([item for item, _ in batch])
-                except Exception as exc:
-                    for _, committed in batch:
-                        committed.set_exception(exc)
-                else:
-                    for _, committed in batch:
-                        committed.set_result(None)
-        finally:
-            self._writer = None
-            abandoned, self._queue = [*batch, *self._queue], []
-            for _, committed in abandoned:  # only when cancelled (shutdown): nobody may hang
-                if not committed.done():
-                    committed.cancel()
 
 
 class CalendarService:

@@ -21,10 +21,10 @@ from typing import Any, Literal
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calendar import GroupWriter
 from app.clock import Clock
 from app.db import upsert
 from app.entries import Entry, Episode
+from app.groupwrite import GroupWriter
 from app.models import MediaItem
 from app.singleflight import SingleFlight
 from app.tmdb import IdSource, MediaType, NotFound, TmdbClient
