@@ -1,0 +1,36 @@
+"""The rendered-feed memory is bounded, and a warm poll is served from it without rendering again."""
+
+from __future__ import annotations
+
+from app.container import open_services
+from app.feeds import FeedService
+from app.options import FeedOptions
+from tests.fixtures.app import connect, sandbox_settings
+from tests.fixtures.sandbox import RunningSandbox
+
+
+async def test_renderings_stay_within_the_byte_limit_newest_kept(
+    database_url: str, sandbox: RunningSandbox
+) -> None:
+    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
+    sandbox.state.config.device_interval = 0
+    feed = await connect(settings, sandbox.clock)
+    async with open_services(settings, clock=sandbox.clock) as services:
+        context = await services.feeds.lookup(feed.token)
+        assert context is not None
+        one = await services.feeds.render(context, FeedOptions())
+        limit = 6 * len(one.body)  # room for one rendering of about this size, not for two
+        feeds = FeedService(
+            services.sessions, services.feeds._reader, services.calendar, services.posters,
+            sandbox.clock, public_url=settings.public_url, memory_bytes=limit,
+        )
+        first = await feeds.render(context, FeedOptions())
+        assert await feeds.render(context, FeedOptions()) is first  # warm: the same object, no render
+        assert feeds.memory_usage() == (1, 4 * len(first.body))
+        second = await feeds.render(context, FeedOptions(all_day=True))
+        entries, size = feeds.memory_usage()
+        assert (entries, size) == (1, 4 * len(second.body)) and size <= limit
+        again = await feeds.render(context, FeedOptions())  # evicted: rendered anew, same bytes
+        assert again is not first and again.body == first.body
+        unbounded = await services.feeds.render(context, FeedOptions(all_day=True))
+        assert services.feeds.memory_usage()[0] == 2 and unbounded.body == second.body
