@@ -229,7 +229,9 @@ class FeedService:
             group_drops=options.group,
         )
         events = ics.build_events(entries, posters, render_options, notices)
-        revisions = await self._revisions(context.feed_id, events)
+        stored = self.options(context, {})
+        variant = "" if options == stored else hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+        revisions = await self._revisions(context.feed_id, variant, events)
         info = ics.CalendarInfo(
             name=f"Trakt · {context.name} — {context.username}",
             description=f"Upcoming episodes and releases from {context.username}'s Trakt calendar, "
@@ -249,14 +251,14 @@ class FeedService:
             options=options,
         )
 
-    async def _revisions(self, feed_id: int, events: Sequence[ics.Event]) -> dict[str, ics.Revision]:
+    async def _revisions(
+        self, feed_id: int, variant: str, events: Sequence[ics.Event]
+    ) -> dict[str, ics.Revision]:
         """SEQUENCE and LAST-MODIFIED per event: they move only when the event's content changed."""
         now = self._clock()
         async with self._sessions.begin() as session:
-            stored = {
-                row.uid: row
-                for row in await session.scalars(select(FeedEvent).where(FeedEvent.feed_id == feed_id))
-            }
+            query = select(FeedEvent).where(FeedEvent.feed_id == feed_id, FeedEvent.variant == variant)
+            stored = {row.uid: row for row in await session.scalars(query)}
             revisions: dict[str, ics.Revision] = {}
             changed: list[dict[str, Any]] = []
             for event in events:
@@ -269,6 +271,7 @@ class FeedService:
                 changed.append(
                     {
                         "feed_id": feed_id,
+                        "variant": variant,
                         "uid": event.uid,
                         "fingerprint": event.fingerprint,
                         "sequence": sequence,
@@ -281,7 +284,7 @@ class FeedService:
                     upsert(
                         FeedEvent,
                         changed,
-                        key=("feed_id", "uid"),
+                        key=("feed_id", "variant", "uid"),
                         update=("fingerprint", "sequence", "modified_at"),
                         dialect_name=dialect,
                     )

@@ -143,11 +143,17 @@ class MediaItem(Base):
 
 
 class FeedEvent(Base):
-    """What a feed last published for one event, so SEQUENCE and LAST-MODIFIED only move on change."""
+    """What a feed last published for one event, so SEQUENCE and LAST-MODIFIED only move on change.
+
+    `variant` is "" for the feed's stored options and a hash of the options for a URL that overrides
+    them: each variant is its own subscription, and sharing one record would bump SEQUENCE every time
+    two variants were rendered in turn.
+    """
 
     __tablename__ = "feed_events"
 
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(16), primary_key=True)
     uid: Mapped[str] = mapped_column(String(200), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     sequence: Mapped[int] = mapped_column(Integer, default=0)

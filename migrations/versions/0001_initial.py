@@ -108,6 +108,7 @@ def upgrade() -> None:
     op.create_table(
         "feed_events",
         sa.Column("feed_id", sa.Integer(), nullable=False),
+        sa.Column("variant", sa.String(length=16), nullable=False),
         sa.Column("uid", sa.String(length=200), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
@@ -115,7 +116,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["feed_id"], ["feeds.id"], name=op.f("fk_feed_events_feed_id_feeds"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("feed_id", "uid", name=op.f("pk_feed_events")),
+        sa.PrimaryKeyConstraint("feed_id", "variant", "uid", name=op.f("pk_feed_events")),
     )
 
 
