@@ -20,7 +20,7 @@ import pytest
 from app.entries import Entry, Episode, Release, ReleaseKind, parse_episodes, parse_releases
 from app.ics import Event, Notice, PosterKey, RenderOptions, Revision, build_events, render
 from tests.fixtures.sandbox import RunningSandbox
-from tests.test_ics import CALENDAR, assert_conforms, revisions_for
+from tests.support.ics import CALENDAR, assert_conforms, revisions_for
 
 TMDB_IMAGES = "https://image.tmdb.org/t/p/w500"
 

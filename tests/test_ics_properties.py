@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from app.entries import Entry, Episode, Movie, Release, Show
 from app.ics import Notice, PosterKey, RenderOptions, build_events, render
-from tests.test_ics import CALENDAR, POSTER, assert_conforms, revisions_for
+from tests.support.ics import CALENDAR, POSTER, assert_conforms, revisions_for
 
 IN_PROCESS = ("icalendar", "vobject", "ical", "recurring_ical_events")
 SUBPROCESS = ("icaljs", "libical", "calcurse")

@@ -15,7 +15,7 @@ import pytest
 
 from app.entries import Episode
 from app.ics import build_events, render
-from tests.test_ics import CALENDAR, assert_conforms, episode, options, revisions_for, show
+from tests.support.ics import CALENDAR, assert_conforms, episode, options, revisions_for, show
 
 # 02:30Z on the morning US clocks spring forward (07:00Z): New York is still on EST (-5).
 SPRING = datetime(2026, 3, 8, 2, 30, tzinfo=UTC)
