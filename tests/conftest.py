@@ -1,4 +1,5 @@
-"""Shared test plumbing: fixture plugins for databases (SQLite and PostgreSQL), the sandbox and the app."""
+"""Shared test plumbing: fixture plugins for databases (SQLite and PostgreSQL), the sandbox, the app
+and the rig (the app's real parts, used without its HTTP front)."""
 
 import os
 
@@ -8,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.sandbox",
     "tests.fixtures.app",
+    "tests.fixtures.rig",
 ]
 
 

@@ -7,87 +7,24 @@ are the short lease polls and the sandbox's scripted delays.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import event, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calendar import CHUNK_DAYS, EPOCH, CalendarResult, CalendarService, Window, chunks_for
-from app.connections import ConnectionService
+from app.calendar import CHUNK_DAYS, EPOCH, CalendarResult, Window, chunks_for
 from app.db import create_engine, create_session_factory
 from app.entries import Episode, Release
 from app.models import CalendarChunk, User
-from app.sources import SOURCES, Source
-from tests import test_connections
-from tests.test_connections import POLL, Rig, data_version
+from app.sources import SOURCES
+from tests.support.rig import Rig, data_version
+from tests.support.sql import statements
+from tests.support.waiting import eventually, reaches
+from tests.support.world import NEW_YORK, SHOWS, TTL, World, calendar_service
 
-TTL = timedelta(hours=1)
-NEW_YORK = ZoneInfo("America/New_York")
-SHOWS = SOURCES["shows"]
 MOVIES = SOURCES["movies"]
-CALENDARS = "/calendars/"
-
-rig = test_connections.rig  # the shared fixture: the app's real parts pointed at the sandbox
-
-
-def calendar_service(
-    rig: Rig,
-    connections: ConnectionService,
-    sessions: async_sessionmaker[AsyncSession] | None = None,
-    **options: Any,
-) -> CalendarService:
-    return CalendarService(
-        sessions or rig.sessions, rig.trakt(), connections, rig.clock, ttl=TTL, poll_interval=POLL, **options
-    )
-
-
-@dataclass
-class World:
-    rig: Rig
-    connections: ConnectionService
-    calendar: CalendarService
-    user_id: int
-
-    @property
-    def today(self) -> date:
-        return self.rig.clock().date()
-
-    def window(self, before: int = 7, after: int = 30, tz: ZoneInfo = NEW_YORK) -> Window:
-        return Window(self.today - timedelta(days=before), self.today + timedelta(days=after), tz)
-
-    async def entries(
-        self, window: Window, sources: Sequence[Source] = (SHOWS,), **kw: Any
-    ) -> CalendarResult:
-        return await self.calendar.entries(self.user_id, sources, window, **kw)
-
-    def calls(self) -> int:
-        return self.rig.sandbox.state.count(CALENDARS)
-
-    async def fault(self, **spec: Any) -> None:
-        await self.rig.control("faults", {"prefix": CALENDARS, **spec})
-
-    async def clear_faults(self) -> None:
-        response = await self.rig.http.delete(f"{self.rig.sandbox.url}/_sandbox/faults")
-        assert response.status_code == 200
-
-    async def rows(self) -> list[CalendarChunk]:
-        async with self.rig.sessions() as session:
-            return list(
-                await session.scalars(select(CalendarChunk).where(CalendarChunk.payload.is_not(None)))
-            )
-
-
-@pytest.fixture
-async def world(rig: Rig) -> World:
-    connections = rig.connections()
-    user_id, _ = await rig.connected_user(connections)
-    return World(rig, connections, calendar_service(rig, connections), user_id)
 
 
 def expected_episode_ids(rig: Rig, window: Window) -> set[int]:
@@ -258,18 +195,6 @@ async def test_instances_racing_over_overlapping_windows_call_trakt_once_per_chu
     assert all(set(episode_ids(r)) == expected_episode_ids(world.rig, wide) for r in results[3:])
 
 
-def statements(engine: AsyncEngine, prefix: str) -> list[str]:
-    """Every SQL statement `engine` runs from now on that starts with `prefix`, as it runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith(prefix.upper()):
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    return seen
-
-
 async def test_a_cold_request_leases_once_and_stores_answers_that_arrive_together_at_once(
     world: World, database_url: str
 ) -> None:
@@ -303,28 +228,10 @@ async def test_a_cold_request_leases_once_and_stores_answers_that_arrive_togethe
     assert len(await world.rows()) == chunk_count
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll a condition that real time brings about (the sandbox's scripted delays); fail after 5 s."""
-    for _ in range(round(5 / POLL)):
-        if await condition():
-            return
-        await asyncio.sleep(POLL)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 async def leased(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
     async with sessions() as session:
         rows = await session.scalars(select(CalendarChunk).where(CalendarChunk.lease_until.is_not(None)))
         return len(list(rows)) == count
-
-
-def reaches(counter: Callable[[], int], count: int) -> Callable[[], Awaitable[bool]]:
-    """A condition for `eventually`, e.g. on the sandbox's call count (it logs a call as it answers)."""
-
-    async def check() -> bool:
-        return counter() == count
-
-    return check
 
 
 async def test_an_evening_show_in_new_york_belongs_to_the_previous_local_day(world: World) -> None:
@@ -408,7 +315,7 @@ async def test_an_outage_serves_the_last_good_data_then_drops_it_after_a_week(wo
     assert expired.incomplete
     assert expired.failing_since == failing_since
 
-    await world.clear_faults()
+    await world.rig.clear_faults()
     world.rig.clock.advance(hours=2)  # past any backoff
     recovered = await world.entries(window)
     assert recovered.entries and not recovered.incomplete and recovered.failing_since is None
@@ -422,7 +329,7 @@ async def test_rate_limited_with_retry_after_makes_no_call_before_it(world: Worl
     first = await world.entries(window)
     assert first.incomplete and first.entries == []
     assert world.calls() == 1
-    await world.clear_faults()
+    await world.rig.clear_faults()
 
     world.rig.clock.advance(seconds=100)
     assert (await world.entries(window)).incomplete
@@ -444,7 +351,7 @@ async def test_rate_limited_without_retry_after_backs_off(world: World) -> None:
     assert row is not None and row.retry_after is not None and row.failed_at is not None
     backoff = row.retry_after - world.rig.clock()
     assert backoff >= timedelta(seconds=10)
-    await world.clear_faults()
+    await world.rig.clear_faults()
 
     world.rig.clock.advance(backoff.total_seconds() - 1)
     await world.entries(window)

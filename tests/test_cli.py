@@ -31,10 +31,11 @@ from app.container import Services, open_services
 from app.crypto import generate_key
 from app.main import create_app
 from app.migrate import alembic_config, current_revision
-from tests.fixtures.app import free_port, sandbox_settings
+from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import AIRDATE, BASE_ENV, env_for, run_airdate
 from tests.support.server import serve
+from tests.support.settings import sandbox_settings
 
 T = TypeVar("T")
 

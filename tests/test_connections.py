@@ -1,138 +1,19 @@
-"""Trakt tokens per user against the real sandbox (device sign-in, single-use refresh) on both databases.
-
-The helpers at the top (`Rig`, `rig`, `add_user`, `sign_in`) are shared with the calendar, poster and
-refresher tests, which import them from here.
-"""
+"""Trakt tokens per user against the real sandbox (device sign-in, single-use refresh) on both databases."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
-from app.connections import ConnectionService, NeedsReconnect
-from app.crypto import Vault, generate_key
+from app.connections import NeedsReconnect
 from app.db import create_engine, create_session_factory
-from app.models import TraktConnection, User
-from app.singleflight import SingleFlight
+from app.models import TraktConnection
 from app.sources import SOURCES
-from app.trakt import TokenSet, TraktClient, create_trakt
 from app.upstream import Unavailable
-from tests.fixtures.sandbox import FakeClock, RunningSandbox
-
-SECRET_KEYS = (generate_key(),)
-POLL = 0.01  # seconds between lease polls: real sleeps, since the winner works in real time
-
-
-def sandbox_settings(sandbox: RunningSandbox) -> Settings:
-    return Settings(
-        secret_keys=SECRET_KEYS,
-        trakt_client_id=sandbox.state.client_id,
-        trakt_client_secret=sandbox.state.client_secret,
-        trakt_api_url=sandbox.url,
-        trakt_auth_url=sandbox.url,
-        tmdb_api_url=sandbox.url,
-        tmdb_token=sandbox.state.tmdb_token,
-        tmdb_image_url="https://images.example/t/p/",
-    )
-
-
-@dataclass
-class Rig:
-    """The real parts one process of the app would have, pointed at the sandbox and a test database."""
-
-    sandbox: RunningSandbox
-    http: httpx.AsyncClient
-    sessions: async_sessionmaker[AsyncSession]
-    vault: Vault = field(default_factory=lambda: Vault(SECRET_KEYS))
-
-    @property
-    def clock(self) -> FakeClock:
-        return self.sandbox.clock
-
-    async def advance_sleep(self, seconds: float) -> None:
-        """The upstream clients' sleep: retries and device polls move the shared clock, never wait."""
-        self.clock.advance(seconds)
-
-    def trakt(self) -> TraktClient:
-        return create_trakt(
-            sandbox_settings(self.sandbox),
-            self.http,
-            clock=self.clock,
-            sleep=self.advance_sleep,
-            rng=lambda: 0.5,
-        )
-
-    def connections(
-        self, sessions: async_sessionmaker[AsyncSession] | None = None, **options: Any
-    ) -> ConnectionService:
-        return ConnectionService(
-            sessions or self.sessions, self.vault, self.trakt(), self.clock, poll_interval=POLL, **options
-        )
-
-    async def control(self, switch: str, body: Any) -> None:
-        response = await self.http.post(f"{self.sandbox.url}/_sandbox/{switch}", json=body)
-        assert response.status_code == 200, response.text
-
-    async def connected_user(
-        self, connections: ConnectionService, slug: str = "demo"
-    ) -> tuple[int, TokenSet]:
-        """A user row plus a real device-flow grant from the sandbox, saved through `connections`."""
-        user_id = await add_user(self.sessions, self.clock, slug)
-        if slug != "demo":
-            await self.control("config", {"next_user": {"slug": slug}})
-        tokens = await sign_in(self.trakt())
-        await connections.save(user_id, tokens)
-        return user_id, tokens
-
-
-@pytest.fixture
-async def rig(
-    sandbox: RunningSandbox, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Rig]:
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        yield Rig(sandbox, http, session_factory)
-
-
-async def add_user(
-    sessions: async_sessionmaker[AsyncSession],
-    clock: FakeClock,
-    slug: str = "demo",
-    timezone: str = "America/New_York",
-) -> int:
-    async with sessions.begin() as session:
-        user = User(
-            trakt_slug=slug,
-            trakt_username=slug,
-            timezone=timezone,
-            data_version=0,
-            created_at=clock(),
-            updated_at=clock(),
-        )
-        session.add(user)
-        await session.flush()
-        return user.id
-
-
-async def sign_in(trakt: TraktClient) -> TokenSet:
-    return await trakt.wait_for_device_token(await trakt.device_code())
-
-
-async def data_version(sessions: async_sessionmaker[AsyncSession], user_id: int) -> int:
-    async with sessions() as session:
-        version = await session.scalar(select(User.data_version).where(User.id == user_id))
-    assert version is not None
-    return version
-
+from tests.support.rig import Rig, add_user, sign_in
 
 # -- storing ------------------------------------------------------------------------------------
 
@@ -276,59 +157,3 @@ async def test_mark_needs_reconnect_keeps_the_reason(rig: Rig) -> None:
     assert await connections.status(user_id) == "needs_reconnect"
     with pytest.raises(NeedsReconnect):
         await connections.access_token(user_id)
-
-
-# -- SingleFlight, the in-process half of "refresh exactly once" ------------------------------------
-
-
-async def test_single_flight_shares_one_call_and_its_result_per_key() -> None:
-    flight: SingleFlight[str, int] = SingleFlight()
-    started: list[str] = []
-    both_started, release = asyncio.Event(), asyncio.Event()
-
-    async def work(key: str) -> int:
-        started.append(key)
-        number = len(started)
-        if number == 2:
-            both_started.set()
-        await release.wait()
-        return number
-
-    waiting = [asyncio.ensure_future(flight.run(key, partial(work, key))) for key in ("a", "a", "a", "b")]
-    await asyncio.wait_for(both_started.wait(), timeout=5)
-    release.set()
-
-    assert await asyncio.gather(*waiting) == [1, 1, 1, 2]
-    assert started == ["a", "b"]
-    assert await flight.run("a", partial(work, "a")) == 3  # a finished call is not a cache
-
-
-async def test_single_flight_shares_the_exception_too() -> None:
-    flight: SingleFlight[str, int] = SingleFlight()
-    calls = 0
-
-    async def failing() -> int:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        raise Unavailable("down")
-
-    results = await asyncio.gather(*(flight.run("k", failing) for _ in range(5)), return_exceptions=True)
-
-    assert calls == 1
-    assert all(isinstance(result, Unavailable) for result in results)
-
-
-async def test_a_caller_giving_up_does_not_cancel_the_shared_call() -> None:
-    flight: SingleFlight[str, str] = SingleFlight()
-    finished = asyncio.Event()
-
-    async def slow() -> str:
-        await asyncio.sleep(0.05)
-        finished.set()
-        return "done"
-
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(flight.run("k", slow), timeout=0.01)
-    assert await flight.run("k", slow) == "done"  # joined the call still in flight
-    assert finished.is_set()

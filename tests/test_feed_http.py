@@ -13,9 +13,10 @@ from app.accounts import FeedInfo
 from app.container import open_services
 from app.crypto import new_feed_token
 from app.main import create_app
-from tests.fixtures.app import RunningApp, connect, free_port, sandbox_settings
+from tests.fixtures.app import RunningApp, connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.server import serve
+from tests.support.settings import sandbox_settings
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ These drive the real app over HTTP with the sandbox's fault switches and its mov
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
+from tests.support.waiting import eventually_blocking
 
 HOUR = 3600
 
@@ -23,14 +23,6 @@ HOUR = 3600
 def summaries(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [str(event["SUMMARY"]) for event in icalendar.Calendar.from_ical(response.content).walk("VEVENT")]
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait (bounded) for work the app does in the background after answering."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "background work did not happen in time"
-        time.sleep(0.02)
 
 
 def settle(sandbox: RunningSandbox, quiet: float = 1.0, timeout: float = 20.0) -> int:
@@ -73,7 +65,9 @@ def test_stale_is_served_at_once_and_refreshed_behind(feed_url: str, sandbox: Ru
     during = summaries(httpx.get(feed_url, timeout=30))
     assert time.monotonic() - started < 5.0  # answered from the stale cache, not after Trakt's 8 s
     assert during == before
-    eventually(lambda: sandbox.state.count("/calendars") == 2 * calls, timeout=30)
+    eventually_blocking(
+        lambda: sandbox.state.count("/calendars") == 2 * calls, "the refresh behind the answer", within=30
+    )
 
 
 def test_trakt_down_for_hours_keeps_the_last_good_calendar(feed_url: str, sandbox: RunningSandbox) -> None:
@@ -112,7 +106,7 @@ def test_429_with_retry_after_is_honoured(feed_url: str, sandbox: RunningSandbox
     httpx.delete(f"{sandbox.url}/_sandbox/faults")
     sandbox.clock.advance(seconds=700)  # past it: the feed refreshes again
     summaries(httpx.get(feed_url))
-    eventually(lambda: sandbox.state.count("/calendars") > limited)
+    eventually_blocking(lambda: sandbox.state.count("/calendars") > limited, "the next refresh", within=10)
 
 
 def test_a_revoked_grant_keeps_the_calendar_and_asks_to_reconnect(
@@ -123,7 +117,7 @@ def test_a_revoked_grant_keeps_the_calendar_and_asks_to_reconnect(
     sandbox.clock.advance(seconds=2 * HOUR)  # stale: the refresh behind the answer meets the revoked grant
     assert summaries(httpx.get(feed_url)) == before
     notice = "Airdate: reconnect your Trakt account"
-    eventually(lambda: notice in summaries(httpx.get(feed_url)))
+    eventually_blocking(lambda: notice in summaries(httpx.get(feed_url)), "the reconnect notice", within=10)
     calendar = icalendar.Calendar.from_ical(httpx.get(feed_url).content)
     events = calendar.walk("VEVENT")
     reconnect = next(event for event in events if str(event["SUMMARY"]) == notice)

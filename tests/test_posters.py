@@ -16,18 +16,16 @@ from app.models import MediaItem
 from app.posters import PosterService
 from app.sandbox.model import Dataset
 from app.tmdb import TmdbClient, create_tmdb
-from tests import test_connections
-from tests.test_calendar_cache import eventually, reaches, statements
-from tests.test_connections import Rig, sandbox_settings
-
-rig = test_connections.rig  # the shared fixture: the app's real parts pointed at the sandbox
+from tests.support.rig import Rig
+from tests.support.sql import statements
+from tests.support.waiting import eventually, reaches
 
 TMDB = "/3/"
 AIRED = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 
 
 def tmdb_client(rig: Rig) -> TmdbClient:
-    client = create_tmdb(sandbox_settings(rig.sandbox), rig.http, clock=rig.clock)
+    client = create_tmdb(rig.settings(), rig.http, clock=rig.clock)
     assert client is not None
     return client
 
@@ -66,11 +64,6 @@ def tmdb_calls(rig: Rig) -> int:
 
 async def tmdb_fault(rig: Rig, **spec: Any) -> None:
     await rig.control("faults", {"prefix": TMDB, **spec})
-
-
-async def clear_faults(rig: Rig) -> None:
-    response = await rig.http.delete(f"{rig.sandbox.url}/_sandbox/faults")
-    assert response.status_code == 200
 
 
 def poster_url(rig: Rig, kind: str, tmdb_id: int) -> str:
@@ -163,7 +156,7 @@ async def test_tmdb_failures_give_no_poster_and_are_not_remembered(rig: Rig, sta
 
     assert await posters.posters(entries) == ({}, False)
 
-    await clear_faults(rig)
+    await rig.clear_faults()
     rig.clock.advance(minutes=5)  # past the client's rest after TMDB trouble
     urls, complete = await posters.posters(entries)
     assert complete and set(urls) == {("show", 1), ("movie", 102)}

@@ -15,11 +15,7 @@ from app.crypto import hash_feed_token, new_feed_token
 from app.db import create_engine, create_session_factory
 from app.models import CalendarChunk, Feed
 from app.refresher import Refresher
-from tests import test_calendar_cache, test_connections
-from tests.test_calendar_cache import TTL, World, calendar_service
-
-rig = test_connections.rig  # shared fixtures: the app's real parts, a connected user with a calendar
-world = test_calendar_cache.world
+from tests.support.world import TTL, World, calendar_service
 
 MARGIN = timedelta(minutes=5)
 

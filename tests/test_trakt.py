@@ -35,6 +35,8 @@ from app.trakt import (
 )
 from app.upstream import AuthRevoked, BadResponse, RateLimited, Unavailable, UpstreamError
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
+from tests.support.rig import sign_in
+from tests.support.settings import sandbox_settings
 
 CLIENT_TIMEOUT = 1.0  # seconds; the shared client's timeout, kept short so the timeout test is quick
 SHOWS = SOURCES["shows"]
@@ -73,28 +75,16 @@ async def http(recorder: Recorder) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def sandbox_settings(sandbox: RunningSandbox, **changes: Any) -> Settings:
-    values: dict[str, Any] = {
-        "trakt_client_id": "sandbox-client-id",
-        "trakt_client_secret": "sandbox-client-secret",
-        "trakt_api_url": sandbox.url,
-        "trakt_auth_url": sandbox.url,
-        "tmdb_api_url": sandbox.url,
-        "tmdb_token": "sandbox-tmdb-token",
-        **changes,
-    }
-    return Settings(**values)
+def trakt_settings(sandbox: RunningSandbox, **changes: object) -> Settings:
+    """The Trakt client reads neither the database nor the public URL, so placeholders stand in."""
+    return sandbox_settings("sqlite+aiosqlite://", sandbox.url, "http://127.0.0.1:8000", **changes)
 
 
 @pytest.fixture
 def trakt(sandbox: RunningSandbox, http: httpx.AsyncClient, recorder: Recorder) -> TraktClient:
     return create_trakt(
-        sandbox_settings(sandbox), http, clock=sandbox.clock, sleep=recorder.sleep, rng=lambda: 0.5
+        trakt_settings(sandbox), http, clock=sandbox.clock, sleep=recorder.sleep, rng=lambda: 0.5
     )
-
-
-async def sign_in(trakt: TraktClient) -> TokenSet:
-    return await trakt.wait_for_device_token(await trakt.device_code())
 
 
 async def control(http: httpx.AsyncClient, sandbox: RunningSandbox, switch: str, body: Any) -> None:
@@ -278,7 +268,7 @@ async def test_revoked_access_token_is_auth_revoked(trakt: TraktClient) -> None:
 async def test_wrong_client_secret_is_not_blamed_on_the_user(
     sandbox: RunningSandbox, http: httpx.AsyncClient
 ) -> None:
-    misconfigured = create_trakt(sandbox_settings(sandbox, trakt_client_secret="wrong"), http)
+    misconfigured = create_trakt(trakt_settings(sandbox, trakt_client_secret="wrong"), http)
     code = await misconfigured.device_code()
 
     with pytest.raises(UpstreamError) as caught:
@@ -468,7 +458,7 @@ async def test_connection_errors_never_escape_as_httpx_errors(
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     trakt = create_trakt(
-        sandbox_settings(sandbox, trakt_api_url=closed, trakt_auth_url=closed), http, sleep=recorder.sleep
+        trakt_settings(sandbox, trakt_api_url=closed, trakt_auth_url=closed), http, sleep=recorder.sleep
     )
 
     with pytest.raises(Unavailable, match="ConnectError after 3 attempts"):

@@ -28,10 +28,11 @@ from app.config import Settings
 from app.crypto import Vault
 from app.main import create_app
 from app.web_session import LOGIN_COOKIE, LOGIN_LIFETIME, SESSION_COOKIE, SESSION_LIFETIME
-from tests.fixtures.app import free_port, sandbox_settings
+from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.browser import BrowserUnavailable, chromium
 from tests.support.server import serve
+from tests.support.settings import sandbox_settings
 
 FEED_URL = re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[A-Za-z0-9_-]{43}\.ics$")
 
