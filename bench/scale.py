@@ -74,9 +74,11 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
         print(f"  {size.describe()}")
     small, large = measured[0], measured[-1]
     per_feed = large.per_feed_kib
-    limit = _memory_entries()
+    entries, estimate = _memory_limits()
+    full = min(entries * per_feed, estimate / 1024)
     print(f"  each warm feed adds about {per_feed:,.0f} KiB; the rendered-feed cache keeps at most "
-          f"{limit:,} entries, so about {_mib(large.idle_kib + limit * per_feed)} when full")
+          f"{entries:,} entries within an estimated {_mib(estimate / 1024)}, so about "
+          f"{_mib(large.idle_kib + full)} when full")
     latency = large.run.p50 / small.run.p50
     memory = large.warm_kib / small.warm_kib
     at, target = f"at {large.feeds:,} feeds", f"<= {TARGET}x"
@@ -105,10 +107,12 @@ async def _databases(lab: Lab, counts: Sequence[int]) -> tuple[list[tuple[int, D
     return snapshots, seeder.sampled_tokens
 
 
-def _memory_entries() -> int:
-    """The entry limit the container gets: FeedService's default, which it does not override."""
-    limit: int = inspect.signature(FeedService).parameters["memory_entries"].default
-    return limit
+def _memory_limits() -> tuple[int, int]:
+    """The entry and byte limits the container gets: FeedService's defaults, which it keeps."""
+    parameters = inspect.signature(FeedService).parameters
+    entries: int = parameters["memory_entries"].default
+    estimate: int = parameters["memory_bytes"].default
+    return entries, estimate
 
 
 def _mib(kib: float) -> str:
