@@ -95,16 +95,7 @@ class ConnectionService:
         Insert-if-absent then update, so the version bump (which waiting refreshers watch) is one
         statement on both backends and two first sign-ins cannot collide on the unique user id.
         """
-        now = self._clock()
-        values: dict[str, Any] = {
-            "access_token": self._vault.encrypt(tokens.access_token),
-            "refresh_token": self._vault.encrypt(tokens.refresh_token),
-            "expires_at": tokens.expires_at,
-            "status": STATUS_OK,
-            "last_error": None,
-            "lease_until": None,
-            "updated_at": now,
-        }
+        values = self._stored(tokens)
         async with self._sessions.begin() as session:
             dialect = session.get_bind().dialect.name
             await session.execute(
@@ -113,6 +104,18 @@ class ConnectionService:
                 )
             )
             await self._update(session, user_id, values)
+
+    def _stored(self, tokens: TokenSet) -> dict[str, Any]:
+        """A fresh pair as the connection row keeps it: encrypted, healthy, lease released."""
+        return {
+            "access_token": self._vault.encrypt(tokens.access_token),
+            "refresh_token": self._vault.encrypt(tokens.refresh_token),
+            "expires_at": tokens.expires_at,
+            "status": STATUS_OK,
+            "last_error": None,
+            "lease_until": None,
+            "updated_at": self._clock(),
+        }
 
     async def access_token(self, user_id: int) -> str:
         """A usable access token, refreshed first when it expires within the refresh margin.
@@ -182,19 +185,7 @@ class ConnectionService:
                 return self._vault.decrypt(row.access_token)
             raise
         async with self._sessions.begin() as session:
-            await self._update(
-                session,
-                user_id,
-                {
-                    "access_token": self._vault.encrypt(tokens.access_token),
-                    "refresh_token": self._vault.encrypt(tokens.refresh_token),
-                    "expires_at": tokens.expires_at,
-                    "status": STATUS_OK,
-                    "last_error": None,
-                    "lease_until": None,
-                    "updated_at": self._clock(),
-                },
-            )
+            await self._update(session, user_id, self._stored(tokens))
         log.info("user %s: Trakt token refreshed", user_id)
         return tokens.access_token
 
