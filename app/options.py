@@ -119,7 +119,7 @@ def _alarm(name: str, raw: str) -> int | None:
 def _tz(name: str, raw: str) -> str | None:
     if raw == "":
         return None
-    if raw not in _zone_names():
+    if raw not in zone_names():
         raise OptionError(
             name, f"unknown time zone {raw!r}; use an IANA name such as Europe/Berlin or America/New_York"
         )
@@ -127,7 +127,7 @@ def _tz(name: str, raw: str) -> str | None:
 
 
 @cache
-def _zone_names() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
     """The IANA names this machine knows (tzdata); loaded once, it takes a few milliseconds."""
     return frozenset(available_timezones())
 

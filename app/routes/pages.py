@@ -18,7 +18,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -31,7 +31,7 @@ from app.connections import STATUS_OK
 from app.container import Services
 from app.entries import Entry, Episode
 from app.feeds import CalendarUnavailable, FeedContext, RenderedFeed
-from app.options import FeedOptions, OptionError, parse_options
+from app.options import FeedOptions, OptionError, parse_options, zone_names
 from app.sources import SOURCES
 from app.upstream import UpstreamError
 from app.web_session import CSRF_FIELD, WebCookies, WebSession
@@ -526,7 +526,7 @@ async def _owned_feed(request: Request) -> tuple[WebSession, FeedInfo] | Respons
 @cache
 def _zones() -> list[str]:
     """IANA zone names for the time zone field's suggestions; the parser still has the last word."""
-    return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+    return sorted(zone for zone in zone_names() if "/" in zone and not zone.startswith("Etc/"))
 
 
 def _origin(url: str) -> str:
