@@ -89,6 +89,10 @@ def test_demo_serves_a_calendar_and_cleans_up_on_sigterm(demo: subprocess.Popen[
     events = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
     assert len(events) > 0
     assert all(event.get("summary") for event in events)
+    posters = {str(event["IMAGE"]) for event in events if event.get("IMAGE")}
+    assert posters, "the demo's posters come from the sandbox"
+    poster = httpx.get(next(iter(posters)), timeout=10)  # offline, the picture still loads
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/svg+xml"
 
     demo.send_signal(signal.SIGTERM)
     assert demo.wait(timeout=30) == 0

@@ -68,6 +68,7 @@ def demo_settings(sandbox: Sandbox, sandbox_url: str, database_url: str, public_
         trakt_api_url=sandbox_url,
         trakt_auth_url=sandbox_url,
         tmdb_api_url=sandbox_url,
+        tmdb_image_url=f"{sandbox_url}/t/p/",  # the sandbox draws posters: the demo has no network
     )
 
 
