@@ -29,6 +29,7 @@ from app.entries import Entry, Episode
 from app.models import Feed, FeedEvent, TraktConnection, User
 from app.options import FeedOptions, parse_options
 from app.posters import PosterService
+from app.singleflight import SingleFlight
 from app.sources import SOURCES
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,13 @@ class RenderedFeed:
         if self._gzipped is None:
             self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
         return self._gzipped
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStats:
+    memory_entries: int
+    memory_bytes: int  # estimated, see _footprint
+    renders: int  # since the process started
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,8 @@ class FeedService:
         self._memory_bytes = 0
         self._polls: dict[int, tuple[int, datetime]] = {}
         self._options: dict[tuple[str, tuple[tuple[str, str], ...]], FeedOptions] = {}
+        self._renders: SingleFlight[_MemoryKey, RenderedFeed] = SingleFlight()
+        self._render_count = 0
 
     async def lookup(self, token: str) -> FeedContext | None:
         """The live feed a token opens, or None; malformed tokens cost the same query as real ones."""
@@ -174,6 +184,19 @@ class FeedService:
             self._memory.move_to_end(key)
             if now < cached.fresh_until:
                 return cached
+        # Concurrent polls of one feed (a burst after a restart, several devices) share one rendering.
+        return await self._renders.run(key, lambda: self._rebuild(context, options, key, tz, cached))
+
+    async def _rebuild(
+        self,
+        context: FeedContext,
+        options: FeedOptions,
+        key: _MemoryKey,
+        tz: ZoneInfo,
+        cached: RenderedFeed | None,
+    ) -> RenderedFeed:
+        """Ask the calendar cache again; render only when what the feed is made of has changed."""
+        now = self._clock()
         result = await self._calendar.entries(
             context.user_id,
             [SOURCES[name] for name in options.sources],
@@ -196,9 +219,9 @@ class FeedService:
         self._remember(key, rendered)
         return rendered
 
-    def memory_usage(self) -> tuple[int, int]:
-        """(renderings held, estimated bytes), for /metrics and the limits' tests."""
-        return len(self._memory), self._memory_bytes
+    def stats(self) -> FeedStats:
+        """What the rendered-feed memory holds and how often feeds were rendered, for /metrics."""
+        return FeedStats(len(self._memory), self._memory_bytes, self._render_count)
 
     def take_polls(self) -> dict[int, tuple[int, datetime]]:
         """Poll counts gathered since the last call, for `Accounts.record_polls`."""
@@ -228,6 +251,7 @@ class FeedService:
             alarm_minutes=options.alarm,
             group_drops=options.group,
         )
+        self._render_count += 1
         events = ics.build_events(entries, posters, render_options, notices)
         stored = self.options(context, {})
         variant = "" if options == stored else hashlib.sha256(repr(options).encode()).hexdigest()[:16]

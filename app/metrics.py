@@ -9,6 +9,8 @@ from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.feeds import FeedStats
+
 _GROUPS = ("feeds", "auth", "dashboard", "static", "healthz", "readyz", "metrics")
 
 
@@ -36,16 +38,17 @@ class RequestCounter:
 
 
 
-def exposition(counts: Counter[tuple[str, int]], memory: tuple[int, int]) -> str:
-    """Request counts, and the rendered-feed memory (entries, estimated bytes) as gauges."""
+def exposition(counts: Counter[tuple[str, int]], feeds: FeedStats) -> str:
+    """Request counts, feed renderings, and what the rendered-feed memory holds."""
     lines = ["# TYPE airdate_http_requests_total counter"]
     for (group, status), value in sorted(counts.items()):
         lines.append(f'airdate_http_requests_total{{group="{group}",status="{status}"}} {value}')
-    entries, size = memory
     lines += [
+        "# TYPE airdate_feed_renders_total counter",
+        f"airdate_feed_renders_total {feeds.renders}",
         "# TYPE airdate_feed_memory_entries gauge",
-        f"airdate_feed_memory_entries {entries}",
+        f"airdate_feed_memory_entries {feeds.memory_entries}",
         "# TYPE airdate_feed_memory_bytes gauge",
-        f"airdate_feed_memory_bytes {size}",
+        f"airdate_feed_memory_bytes {feeds.memory_bytes}",
     ]
     return "\n".join(lines) + "\n"

@@ -1,9 +1,12 @@
-"""The rendered-feed memory is bounded, and a warm poll is served from it without rendering again."""
+"""The rendered-feed memory is bounded, a warm poll is served from it without rendering again, and
+concurrent polls of a cold feed share one rendering."""
 
 from __future__ import annotations
 
+import asyncio
+
 from app.container import open_services
-from app.feeds import FeedService
+from app.feeds import FeedService, FeedStats
 from app.options import FeedOptions
 from tests.fixtures.app import connect, sandbox_settings
 from tests.fixtures.sandbox import RunningSandbox
@@ -26,11 +29,24 @@ async def test_renderings_stay_within_the_byte_limit_newest_kept(
         )
         first = await feeds.render(context, FeedOptions())
         assert await feeds.render(context, FeedOptions()) is first  # warm: the same object, no render
-        assert feeds.memory_usage() == (1, 4 * len(first.body))
+        assert feeds.stats() == FeedStats(1, 4 * len(first.body), renders=1)
         second = await feeds.render(context, FeedOptions(all_day=True))
-        entries, size = feeds.memory_usage()
-        assert (entries, size) == (1, 4 * len(second.body)) and size <= limit
+        stats = feeds.stats()
+        assert (stats.memory_entries, stats.memory_bytes) == (1, 4 * len(second.body))
+        assert stats.memory_bytes <= limit
         again = await feeds.render(context, FeedOptions())  # evicted: rendered anew, same bytes
         assert again is not first and again.body == first.body
         unbounded = await services.feeds.render(context, FeedOptions(all_day=True))
-        assert services.feeds.memory_usage()[0] == 2 and unbounded.body == second.body
+        assert services.feeds.stats().memory_entries == 2 and unbounded.body == second.body
+
+
+async def test_concurrent_cold_polls_share_one_rendering(database_url: str, sandbox: RunningSandbox) -> None:
+    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
+    sandbox.state.config.device_interval = 0
+    feed = await connect(settings, sandbox.clock)
+    async with open_services(settings, clock=sandbox.clock) as services:
+        context = await services.feeds.lookup(feed.token)
+        assert context is not None
+        rendered = await asyncio.gather(*(services.feeds.render(context, FeedOptions()) for _ in range(20)))
+        assert services.feeds.stats().renders == 1
+        assert all(each is rendered[0] for each in rendered)

@@ -26,7 +26,7 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     return PlainTextResponse(
-        exposition(request.app.state.request_counts, request.app.state.services.feeds.memory_usage()),
+        exposition(request.app.state.request_counts, request.app.state.services.feeds.stats()),
         media_type="text/plain; version=0.0.4",
     )
 
