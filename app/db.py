@@ -142,12 +142,14 @@ class HotReader:
                 parsed, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5, max_overflow=5
             )
 
-    async def first(self, statement: Select[Any], params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    async def first(
+        self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
         """The first row of `statement` (a module-level constant) with bound `params`, by column name."""
         if self._async is not None:
             async with self._async.connect() as connection:
                 row = (await connection.execute(statement, params)).first()
-            return None if row is None else row._mapping
+            return None if row is None else dict(row._mapping)
         plan = self._plans.get(id(statement)) or self._plan(statement)
         raw = self._connection().execute(plan.sql, [params[name] for name in plan.binds]).fetchone()
         if raw is None:
@@ -174,7 +176,7 @@ class HotReader:
             self._sqlite = connection
         return self._sqlite
 
-    def _plan(self, statement: Select[Any]) -> _Plan:
+    def _plan(self, statement: Select[*tuple[Any, ...]]) -> _Plan:
         dialect = sqlite.dialect(paramstyle="qmark")
         compiled = statement.compile(dialect=dialect)
         columns = tuple(str(column.key) for column in statement.selected_columns)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import ics
@@ -50,7 +51,7 @@ class FeedContext:
     feed_id: int
     user_id: int
     name: str
-    stored_options: Mapping[str, Any]
+    stored_options: str  # the feed's options as stored JSON text: decoded once per distinct text
     username: str
     user_tz: str
     data_version: int
@@ -92,13 +93,14 @@ class _MemoryKey:
     today: str
 
 
-# Columns, not ORM objects: this read runs on every poll (see HotReader).
+# Columns, not ORM objects: this read runs on every poll (see HotReader). The options come as their
+# JSON text, which keys the resolved-options memo, so a poll decodes no JSON.
 _LOOKUP = (
     select(
         Feed.id,
         Feed.user_id,
         Feed.name,
-        Feed.options,
+        cast(Feed.options, Text).label("options"),
         User.trakt_username,
         User.timezone,
         User.data_version,
@@ -163,10 +165,11 @@ class FeedService:
 
         Remembered per distinct input, since every poll of a feed asks the same question.
         """
-        key = (repr(context.stored_options), tuple(sorted(overrides.items())))
+        key = (context.stored_options, tuple(sorted(overrides.items())))
         options = self._options.get(key)
         if options is None:
-            options = parse_options(overrides, FeedOptions.from_json(context.stored_options))
+            stored = FeedOptions.from_json(json.loads(context.stored_options))
+            options = parse_options(overrides, stored)
             if len(self._options) >= OPTIONS_MEMO:
                 self._options.clear()
             self._options[key] = options

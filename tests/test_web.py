@@ -37,8 +37,10 @@ from tests.support.settings import sandbox_settings
 FEED_URL = re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[A-Za-z0-9_-]{43}\.ics$")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One browser for this module only: Playwright's sync API keeps an event loop running in this
+    thread while it is open, and later tests that call asyncio.run() must not inherit it."""
     with ExitStack() as stack:
         try:
             launched = stack.enter_context(chromium())
