@@ -69,7 +69,7 @@ async def feed_ics(request: Request) -> Response:
     }
     if _etag_matches(request.headers.get("if-none-match"), rendered.etag):
         return Response(status_code=304, headers=headers)
-    if request.query_params.get("download") not in (None, "", "0", "false"):
+    if request.scope["query_string"] and request.query_params.get("download") not in (None, "", "0", "false"):
         headers["Content-Disposition"] = f'attachment; filename="{_filename(context.name)}"'
     body = rendered.body
     if _accepts_gzip(request.headers.get("accept-encoding", "")):
