@@ -110,7 +110,7 @@ async def check_tmdb(report: Report, services: Services) -> None:
     try:
         await services.tmdb.poster_path("movie", TMDB_PROBE_MOVIE)
     except TmdbNotFound:
-        pass
+        pass  # a 404 is still an answer: TMDB is reachable and accepted the token
     except UpstreamError as exc:
         report.add("FAIL", f"TMDB: {describe_upstream('TMDB', exc)}")
         return
