@@ -153,7 +153,7 @@ class FeedEvent(Base):
     __tablename__ = "feed_events"
 
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
-    variant: Mapped[str] = mapped_column(String(16), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     uid: Mapped[str] = mapped_column(String(200), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
