@@ -126,7 +126,8 @@ class Event:
 
     `start`/`end` are aware UTC datetimes for timed events and dates (end exclusive) for all-day ones.
     `order` is the instant the event sorts by, so timed and all-day events interleave correctly.
-    `alarm` is the VALARM trigger relative to the start (negative = before it), or None for none.
+    `alarm` is the VALARM trigger: a duration relative to the start (negative = before it), an
+    absolute aware-UTC instant (all-day episodes, see `_Builder._alarm`), or None for none.
     `fingerprint` covers every serialized property except the revision ones.
     """
 
@@ -142,7 +143,7 @@ class Event:
     categories: tuple[str, ...]
     image: str | None
     attach: str | None
-    alarm: timedelta | None
+    alarm: timedelta | datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +298,7 @@ class _Builder:
             categories=(MOVIE_CATEGORY, kind_label),
             image=image,
             attach=image if self._detail.copies else None,
-            alarm=self._alarm(timedelta(0)),
+            alarm=self._alarm(),
         )
 
     def notice(self, notice: Notice) -> Event:
@@ -334,11 +335,9 @@ class _Builder:
         image = self._image(("show", show.trakt_id))
         start: datetime | date
         end: datetime | date
-        airs_after_start = timedelta(0)
         if self._options.all_day_episodes:
             local = aired.astimezone(self._options.tz)
             start, end = local.date(), local.date() + timedelta(days=1)
-            airs_after_start = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
             body = [f"Airs at {local:%H:%M} ({self._options.tz.key})", *body]
         else:
             start, end = aired, aired + runtime
@@ -361,17 +360,37 @@ class _Builder:
             categories=tuple(categories),
             image=image,
             attach=image if self._detail.copies else None,
-            alarm=self._alarm(airs_after_start),
+            alarm=self._alarm(aired if self._options.all_day_episodes else None),
         )
 
-    def _alarm(self, airs_after_start: timedelta) -> timedelta | None:
-        """The VALARM trigger for "n minutes before it airs", relative to DTSTART.
+    def _alarm(self, all_day_airing: datetime | None = None) -> timedelta | datetime | None:
+        """The VALARM trigger for "n minutes before it airs".
 
-        An all-day episode starts at midnight, so its trigger is the local air time less n minutes
-        (clients read a DATE start as their own midnight, which is the feed's zone for most people).
+        Timed events and releases: `-PTnM` relative to DTSTART. A timed DTSTART is UTC, where no
+        clock changes, so every reader gets exactly n minutes; a release has no time of day, so
+        "before the day starts" (in the reader's zone, like the DATE itself) is what it means.
+
+        All-day episodes: the absolute instant `air time - n minutes`, written as
+        `TRIGGER;VALUE=DATE-TIME:...Z` (RFC 5545 §3.8.6.3), which every reader decodes to the same
+        instant. A trigger relative to a DATE start counts from each reader's own midnight, so it
+        fires an hour off whenever a clock change lies between midnight and the air time (03:15
+        EDT on the spring-forward day is 2 h 15 min after midnight, not 3 h 15, and the wall-clock
+        reading of "3:15 less 30 minutes" does not exist that night); Outlook's import
+        (MS-OXCICAL) even reads a positive duration as minutes *before* the start. Thunderbird,
+        libical-based apps and Android's ICSx5/DAVx5 honour absolute triggers (docs/events.md has
+        the evidence). No instant exists before year 1, so an alarm that would fire there is left
+        out.
         """
         minutes = self._options.alarm_minutes
-        return None if minutes is None else airs_after_start - timedelta(minutes=minutes)
+        if minutes is None:
+            return None
+        before = timedelta(minutes=minutes)
+        if all_day_airing is None:
+            return -before
+        try:
+            return all_day_airing - before
+        except OverflowError:
+            return None
 
     def _overview(self, overview: str | None) -> str | None:
         """The overview, cut at a word boundary (marked with …) beyond the detail level's octets."""
@@ -414,7 +433,7 @@ def _event(
     categories: tuple[str, ...],
     image: str | None,
     attach: str | None,
-    alarm: timedelta | None,
+    alarm: timedelta | datetime | None,
 ) -> Event:
     """The one place an `Event` is made, so its fingerprint always covers exactly what `render` writes."""
     content = (start, end, summary, description, location, url, categories, image, attach, alarm)
@@ -493,7 +512,8 @@ def _uri(value: str | None) -> str | None:
 # SEQUENCE, DTSTART/DTEND, STATUS, TRANSP, X-MICROSOFT-CDO-BUSYSTATUS (measured on rendered events).
 _FIXED_OCTETS = 217
 _ALL_DAY_OCTETS = 6  # two ";VALUE=DATE" parameters, less the time of day
-_ALARM_OCTETS = 60  # BEGIN/END:VALARM, ACTION, TRIGGER, the DESCRIPTION name
+_ALARM_OCTETS = 60  # BEGIN/END:VALARM, ACTION, a relative TRIGGER, the DESCRIPTION name
+_ABSOLUTE_TRIGGER_OCTETS = 26  # what `;VALUE=DATE-TIME:20270314T064500Z` adds over `:-PT30M`
 
 
 def _estimated_size(events: Iterable[Event]) -> int:
@@ -511,6 +531,7 @@ def _estimated_size(events: Iterable[Event]) -> int:
         total += _line_octets("ATTACH;FMTTYPE=image/jpeg", event.attach)
         if event.alarm is not None:
             total += _ALARM_OCTETS + _line_octets("DESCRIPTION", event.summary)
+            total += _ABSOLUTE_TRIGGER_OCTETS if isinstance(event.alarm, datetime) else 0
     return total
 
 
@@ -596,7 +617,10 @@ def _serialize(event: Event, revision: Revision) -> bytes:
     if event.alarm is not None:
         alarm = _IcsAlarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("trigger", event.alarm)
+        if isinstance(event.alarm, datetime):  # icalendar would leave out the VALUE the RFC requires
+            alarm.add("trigger", event.alarm, parameters={"VALUE": "DATE-TIME"})
+        else:
+            alarm.add("trigger", event.alarm)
         alarm.add("description", event.summary)
         vevent.add_component(alarm)
     serialized: bytes = vevent.to_ical(sorted=False)

@@ -629,8 +629,8 @@ def test_an_all_day_episode_alarm_fires_before_the_local_air_time() -> None:
     (alarm,) = only(data).subcomponents
     assert isinstance(alarm, icalendar.Alarm)
     trigger = alarm.TRIGGER
-    assert trigger == timedelta(hours=20, minutes=30)  # midnight of the 9th + 20:30 = 30 min before
-    assert b"TRIGGER:PT20H30M\r\n" in data
+    assert trigger == datetime(2026, 7, 10, 0, 30, tzinfo=UTC)  # absolute: 30 min before 01:00Z
+    assert b"TRIGGER;VALUE=DATE-TIME:20260710T003000Z\r\n" in data
 
 
 # --- docs/events.md ----------------------------------------------------------------------------------

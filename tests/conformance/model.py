@@ -14,10 +14,15 @@ from datetime import date, datetime, timedelta
 
 @dataclass(frozen=True)
 class ParsedAlarm:
-    """One VALARM; trigger is None when it is absolute or the parser does not expose it."""
+    """One VALARM. `trigger` is what TRIGGER decodes to: a duration relative to the start, or the
+    absolute instant (aware UTC) of a `VALUE=DATE-TIME` trigger; None when the parser does not say.
+
+    An absolute trigger is compared as the instant the parser decoded, so a test can assert "fires
+    exactly at air time less n minutes" against each parser rather than against our own arithmetic.
+    """
 
     action: str
-    trigger: timedelta | None
+    trigger: timedelta | datetime | None
     description: str | None
 
 

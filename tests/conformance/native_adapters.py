@@ -106,14 +106,19 @@ def _event(parser: str, raw: dict[str, Any]) -> ParsedEvent:
         alarms=tuple(
             ParsedAlarm(
                 action=alarm["action"] or "",
-                trigger=None
-                if alarm["trigger_seconds"] is None
-                else timedelta(seconds=alarm["trigger_seconds"]),
+                trigger=_trigger(alarm),
                 description=alarm["description"],
             )
             for alarm in raw["alarms"]
         ),
     )
+
+
+def _trigger(alarm: dict[str, Any]) -> timedelta | datetime | None:
+    """The probes print a relative trigger in seconds and an absolute one as a time like DTSTART."""
+    if alarm["trigger_seconds"] is not None:
+        return timedelta(seconds=alarm["trigger_seconds"])
+    return utc(_instant(alarm["trigger_time"]))
 
 
 def _instant(raw: dict[str, Any] | None) -> date | datetime | None:

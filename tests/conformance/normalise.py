@@ -38,6 +38,15 @@ def utc(value: date | datetime | None) -> datetime | None:
     return normalised
 
 
+def alarm_trigger(value: object) -> timedelta | datetime | None:
+    """A decoded TRIGGER: a relative duration as is, an absolute DATE-TIME as aware UTC."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, datetime):
+        return utc(value)
+    return None
+
+
 def duration_text(value: timedelta) -> str:
     """An RFC 5545 duration, the form a feed writes, for parsers that hand back a timedelta."""
     seconds = int(value.total_seconds())

@@ -17,7 +17,7 @@ from ical.calendar_stream import IcsCalendarStream
 from ical.event import Event as HaEvent
 
 from .model import ParsedAlarm, ParsedCalendar, ParsedEvent, ParserRejected
-from .normalise import duration_text, instant, start, utc
+from .normalise import alarm_trigger, duration_text, instant, start, utc
 
 FAR_PAST = (1900, 1, 1)
 FAR_FUTURE = (2200, 1, 1)
@@ -127,18 +127,13 @@ def _icalendar_event(parser: str, event: icalendar.cal.Component) -> ParsedEvent
         alarms=tuple(
             ParsedAlarm(
                 action=str(alarm.get("ACTION", "")),
-                trigger=_relative(_icalendar_decoded(alarm, "TRIGGER")),
+                trigger=alarm_trigger(_icalendar_decoded(alarm, "TRIGGER")),
                 description=_icalendar_optional(alarm, "DESCRIPTION"),
             )
             for alarm in event.subcomponents
             if alarm.name == "VALARM"
         ),
     )
-
-
-def _relative(trigger: object) -> timedelta | None:
-    """Only a relative TRIGGER fits `ParsedAlarm.trigger`; an absolute one is reported as None."""
-    return trigger if isinstance(trigger, timedelta) else None
 
 
 # --- vobject (Radicale) --------------------------------------------------------------------
@@ -196,7 +191,7 @@ def _vobject_event(event: Any) -> ParsedEvent:
         alarms=tuple(
             ParsedAlarm(
                 action=str(_vobject_value(alarm, "action")),
-                trigger=_relative(_vobject_value(alarm, "trigger")),
+                trigger=alarm_trigger(_vobject_value(alarm, "trigger")),
                 description=_str_or_none(_vobject_value(alarm, "description")),
             )
             for alarm in event.contents.get("valarm", [])
@@ -253,7 +248,7 @@ def _ical_event(event: HaEvent) -> ParsedEvent:
         alarms=tuple(
             ParsedAlarm(
                 action=str(_enum_text(alarm.action)),
-                trigger=_relative(alarm.trigger),
+                trigger=alarm_trigger(alarm.trigger),
                 description=alarm.description,
             )
             for alarm in event.alarm

@@ -94,17 +94,21 @@ static void put_errors(icalcomponent *comp, int *first) {
     }
 }
 
+/* A trigger is either a duration relative to the start or (VALUE=DATE-TIME) an absolute time, which
+ * libical keeps in .time; each is printed in its own field and the other one is null. */
 static void put_alarm(icalcomponent *alarm) {
     icalproperty *trigger = icalcomponent_get_first_property(alarm, ICAL_TRIGGER_PROPERTY);
+    struct icaltriggertype value = icaltriggertype_from_int(0);
+    if (trigger) value = icalproperty_get_trigger(trigger);
+    int absolute = trigger && !icaltime_is_null_time(value.time);
     put_key("action", 1);
     put_string(value_text(icalcomponent_get_first_property(alarm, ICAL_ACTION_PROPERTY)));
     put_key("trigger_seconds", 0);
-    struct icaltriggertype value;
-    if (trigger && icaltime_is_null_time((value = icalproperty_get_trigger(trigger)).time)) {
-        printf("%d", icaldurationtype_as_int(value.duration));
-    } else {
-        fputs("null", stdout);
-    }
+    if (trigger && !absolute) printf("%d", icaldurationtype_as_int(value.duration));
+    else fputs("null", stdout);
+    put_key("trigger_time", 0);
+    if (absolute) put_time(value.time);
+    else fputs("null", stdout);
     put_text_field("description", icalcomponent_get_first_property(alarm, ICAL_DESCRIPTION_PROPERTY));
 }
 

@@ -28,12 +28,14 @@ function text1(component, name) {
   return value === null ? null : String(value);
 }
 
+// A TRIGGER is a duration relative to the start, or (VALUE=DATE-TIME) the instant the alarm fires,
+// which Thunderbird uses as is; each is reported in its own field, the other one null.
 function alarm(component) {
   const trigger = component.getFirstPropertyValue("trigger");
-  const isDuration = trigger !== null && trigger instanceof ICAL.Duration;
   return {
     action: text1(component, "action"),
-    trigger_seconds: isDuration ? trigger.toSeconds() : null,
+    trigger_seconds: trigger instanceof ICAL.Duration ? trigger.toSeconds() : null,
+    trigger_time: trigger instanceof ICAL.Time ? { utc: trigger.toUnixTime() } : null,
     description: text1(component, "description"),
   };
 }
