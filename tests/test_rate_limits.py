@@ -7,8 +7,11 @@ token); time moves with the shared fake clock. Figures are printed (run with `-s
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import contextlib
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,11 +19,15 @@ import pytest
 from sqlalchemy import select
 
 from app.calendar import Window, chunks_for
+from app.db import create_engine, create_session_factory
+from app.main import create_app
 from app.models import TraktLimit
 from app.ratelimits import TraktLimits
 from app.refresher import Refresher
 from app.upstream import RATE_LIMIT_BACKOFF_BASE, RateLimited, retry_after_seconds
-from tests.fixtures.sandbox import DEFAULT_NOW
+from tests.fixtures.app import RunningApp
+from tests.fixtures.sandbox import DEFAULT_NOW, RunningSandbox
+from tests.support.server import serve
 from tests.support.world import SHOWS, TTL, World, add_feed
 
 RETRY_AFTER = 30
@@ -142,3 +149,116 @@ async def test_a_retry_after_date_holds_the_user_until_that_date(world: World) -
 )
 def test_retry_after_is_read_as_seconds_or_an_http_date(header: str, seconds: float | None) -> None:
     assert retry_after_seconds(httpx.Headers({"Retry-After": header}), DEFAULT_NOW) == seconds
+
+
+# -- two instances ------------------------------------------------------------------------------
+
+LIMIT = 20  # a small budget, so a test spends it in a few dozen calls
+WINDOW = timedelta(minutes=5)
+
+
+def busiest_span(moments: list[datetime], span: timedelta = WINDOW) -> int:
+    """The most calls in any `span` (5 minutes) of the log: what Trakt's limit is measured on."""
+    ordered = sorted(moments)
+    return max((bisect.bisect_left(ordered, start + span) - i for i, start in enumerate(ordered)), default=0)
+
+
+async def test_the_budget_holds_across_two_instances_in_every_five_minutes(
+    world: World, database_url: str
+) -> None:
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        instances = [
+            TraktLimits(create_session_factory(engine), world.rig.clock, limit=LIMIT, window=WINDOW)
+            for engine in engines
+        ]
+        token = await world.connections.access_token(world.user_id)
+        trakt = world.rig.trakt()
+
+        async def attempt(limits: TraktLimits) -> bool:
+            try:
+                await trakt.user_settings(token, gate=limits.gate(world.user_id))
+            except RateLimited:
+                return False
+            return True
+
+        burst = await asyncio.gather(*(attempt(instances[i % 2]) for i in range(3 * LIMIT)))
+        assert sum(burst) == LIMIT, "a burst from two instances at one instant spends exactly the budget"
+        admitted = sum(burst)
+        attempts = 3 * LIMIT
+        for _ in range(130):  # 21:40 simulated minutes, an attempt every 10 s from each instance
+            world.rig.clock.advance(10)
+            for limits in instances:
+                admitted += await attempt(limits)
+                attempts += 1
+        world.rig.clock.advance(2 * WINDOW.total_seconds())
+        started = time.perf_counter()
+        for _ in range(LIMIT):
+            await instances[0].admit(world.user_id)
+        per_spend = (time.perf_counter() - started) / LIMIT
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+    moments = [call.at for call in world.rig.sandbox.state.calls if call.path == "/users/settings"]
+    assert len(moments) == admitted
+    assert busiest_span(moments) <= LIMIT
+    # A full budget comes back every two windows: the burst at 0, then at 10 and at 20 minutes.
+    assert admitted == 3 * LIMIT
+    figure(
+        f"budget {LIMIT} per 5 min, two instances, {attempts} attempts over 21 min: {admitted} calls, "
+        f"at most {busiest_span(moments)} in any 5 min; a spend costs {per_spend * 1000:.1f} ms "
+        f"({world.rig.database_url.split(':')[0]})"
+    )
+
+
+def test_two_app_instances_both_hold_a_user_after_one_heard_a_429(
+    running_app: RunningApp, sandbox: RunningSandbox
+) -> None:
+    """Over HTTP: instance A hears the 429; A and B then serve from cache and call nothing."""
+    token = running_app.connect().token
+    app = create_app(running_app.settings, clock=sandbox.clock, background=False)
+    with serve(app) as other_url:
+        first, second = (f"{url}/feeds/{token}.ics" for url in (running_app.url, other_url))
+        calendar = httpx.get(first)
+        assert calendar.status_code == 200
+        sandbox.clock.advance(TTL.total_seconds() + 60)
+        fault_switch = {"prefix": "/calendars", "status": 429, "retry_after": 600, "user": "demo"}
+        assert httpx.post(f"{sandbox.url}/_sandbox/faults", json=fault_switch).status_code == 200
+        assert httpx.get(first).content == calendar.content  # stale; its refreshes behind meet the 429
+        limited = settled(sandbox)
+        limited_at = sandbox.clock()
+
+        new_feeds = 0
+        for offset in (0, 300, 599):
+            sandbox.clock.set(limited_at + timedelta(seconds=offset))
+            for url in (first, second):
+                assert httpx.get(url).status_code == 200  # the stale calendar, from either instance
+                fresh = httpx.get(url, params={"hide_watched": "true"})  # other chunks: nothing cached
+                assert fresh.status_code == 503 and "Retry-After" in fresh.headers
+                new_feeds += 1
+            assert settled(sandbox) == limited, f"a call {offset} s into a 600 s Retry-After"
+
+        httpx.delete(f"{sandbox.url}/_sandbox/faults")
+        sandbox.clock.set(limited_at + timedelta(seconds=600))
+        assert httpx.get(second, params={"hide_watched": "true"}).status_code == 200
+        resumed = settled(sandbox) - limited
+        assert resumed > 0
+    figure(
+        f"two instances, 429 Retry-After 600 s heard by one: 0 calls in 600 s from either "
+        f"(6 polls of a stale feed served 200, {new_feeds} polls of a feed with nothing cached "
+        f"served 503 + Retry-After); {resumed} calls when the time came"
+    )
+
+
+def settled(sandbox: RunningSandbox, quiet: float = 0.5) -> int:
+    """The user's call count once the app's background calls have stopped arriving."""
+    seen, since = sandbox.state.count("/", "demo"), time.monotonic()
+    deadline = since + 20
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, "background calls to Trakt did not settle"
+        time.sleep(0.05)
+        now = sandbox.state.count("/", "demo")
+        if now != seen:
+            seen, since = now, time.monotonic()
+    return seen
