@@ -33,6 +33,7 @@ TRANSIENT_STATUSES = frozenset({502, 503, 504, 520, 521, 522})
 BACKOFF_BASE = 0.25  # seconds before the first retry of a transient failure
 RATE_LIMIT_BACKOFF_BASE = 30.0  # a 429 without Retry-After comes from abuse shields: back off for real
 MAX_INLINE_WAIT = 2.0  # the longest Retry-After worth waiting out inside one request
+MAX_RETRY_AFTER = 86400.0  # longer is read as a day: a garbled header must not mute a user for years
 
 
 class UpstreamError(Exception):
@@ -84,17 +85,17 @@ def retry_after_seconds(headers: httpx.Headers, now: datetime) -> float | None:
     """`Retry-After` as seconds from `now`, or None when absent or unreadable.
 
     RFC 9110 allows a delay in seconds or an HTTP date; a date is measured against the injected
-    clock, and one already past means "now" (0), not "absent".
+    clock, and one already past means "now" (0), not "absent". At most `MAX_RETRY_AFTER`.
     """
     raw = headers.get("retry-after")
     if raw is None:
         return None
     raw = raw.strip()
     try:
-        seconds = float(raw)
+        seconds: float | None = float(raw)
     except ValueError:
-        return _seconds_until(raw, now)
-    return seconds if seconds >= 0 else None
+        seconds = _seconds_until(raw, now)
+    return min(seconds, MAX_RETRY_AFTER) if seconds is not None and seconds >= 0 else None
 
 
 def _seconds_until(http_date: str, now: datetime) -> float | None:

@@ -24,7 +24,7 @@ from app.main import create_app
 from app.models import TraktLimit
 from app.ratelimits import TraktLimits
 from app.refresher import Refresher
-from app.upstream import RATE_LIMIT_BACKOFF_BASE, RateLimited, retry_after_seconds
+from app.upstream import MAX_RETRY_AFTER, RATE_LIMIT_BACKOFF_BASE, RateLimited, retry_after_seconds
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import DEFAULT_NOW, RunningSandbox
 from tests.support.server import serve
@@ -143,6 +143,10 @@ async def test_a_retry_after_date_holds_the_user_until_that_date(world: World) -
         ("Wed, 25 Nov 2026 12:01:30 -0000", 90.0),
         ("Wed, 25 Nov 2026 11:00:00 GMT", 0.0),  # already past: call when you like
         ("-5", None),
+        ("1e12", MAX_RETRY_AFTER),  # absurd: a day, never an overflow or years of silence
+        ("inf", MAX_RETRY_AFTER),
+        ("nan", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
         ("soon", None),
         ("Wed, 99 Nov 2026 12:01:30 GMT", None),
     ],
