@@ -266,3 +266,17 @@ def settled(sandbox: RunningSandbox, quiet: float = 0.5) -> int:
         if now != seen:
             seen, since = now, time.monotonic()
     return seen
+
+
+async def test_a_short_retry_after_waited_out_inline_is_still_shared_and_every_attempt_spent(
+    world: World,
+) -> None:
+    await world.fault(status=429, retry_after=1, user="demo", times=1)
+    started = world.rig.clock()
+    result = await world.entries(Window(world.today, world.today, ZoneInfo("UTC")))
+
+    assert result.entries and not result.incomplete  # waited 1 s inside the request, then answered
+    async with world.rig.sessions() as session:
+        row = (await session.execute(select(TraktLimit))).scalar_one()
+    assert row.not_before == started + timedelta(seconds=1)  # other processes heard it too
+    assert row.window_calls == calls_of(world, "demo") == 2  # the retry spent budget as well
