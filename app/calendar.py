@@ -35,6 +35,7 @@ from app.db import upsert
 from app.entries import Entry, Episode, parse_episodes, parse_releases
 from app.groupwrite import GroupWriter
 from app.models import CalendarChunk, User
+from app.ratelimits import TraktLimits
 from app.singleflight import SingleFlight
 from app.sources import SOURCES, Source
 from app.trakt import TraktClient
@@ -179,6 +180,7 @@ class CalendarService:
         session_factory: async_sessionmaker[AsyncSession],
         trakt: TraktClient,
         connections: ConnectionService,
+        limits: TraktLimits,
         clock: Clock,
         *,
         ttl: timedelta,
@@ -191,6 +193,7 @@ class CalendarService:
         self._sessions = session_factory
         self._trakt = trakt
         self._connections = connections
+        self._limits = limits
         self._clock = clock
         self._ttl = ttl
         self._stale_if_error = stale_if_error
@@ -218,10 +221,12 @@ class CalendarService:
             c for c in chunks if self._usable(rows.get(c.row_key), now) and not _fresh(rows[c.row_key], now)
         ]
         missing = [c for c in chunks if not self._usable(rows.get(c.row_key), now)]
-        needs_reconnect = False
+        needs_reconnect = held = False
         if stale or missing:
             needs_reconnect = await self._connections.status(user_id) != STATUS_OK
-        if not needs_reconnect:
+            # A 429 for this user (heard by any process) holds every chunk, not only the one it hit.
+            held = not needs_reconnect and await self._limits.held(user_id)
+        if not needs_reconnect and not held:
             background = [
                 c for c in stale if _outside_backoff(row := rows[c.row_key], now) and not _leased(row, now)
             ]
@@ -298,7 +303,12 @@ class CalendarService:
         try:
             token = await self._connections.access_token(chunk.user_id)
             payload = await self._trakt.calendar(
-                token, chunk.source, chunk.start, chunk.days, ignore_watched=chunk.ignore_watched
+                token,
+                chunk.source,
+                chunk.start,
+                chunk.days,
+                gate=self._limits.gate(chunk.user_id, prepaid=1),  # spent with the lease
+                ignore_watched=chunk.ignore_watched,
             )
         except NeedsReconnect:
             await self._release(chunk, {})
@@ -318,12 +328,14 @@ class CalendarService:
         return "fetched"
 
     async def _take_leases(self, due_before: datetime, chunks: list[_Chunk]) -> set[_Chunk]:
-        """Insert the absent placeholder rows, then compare-and-set every free lease: one transaction.
+        """Insert the absent placeholder rows, compare-and-set every free lease, spend each user's
+        Trakt budget for the leases won: one transaction.
 
         A lease is only granted while the chunk is still due and outside any backoff, so a process
-        that arrives just after another one refreshed does not call Trakt again. Rows go in key order
-        so that two instances racing for overlapping chunks lock them in the same order (PostgreSQL
-        would otherwise be free to deadlock them).
+        that arrives just after another one refreshed does not call Trakt again; and only while the
+        user's limits (`app.ratelimits`) allow the call, so the call itself need not write again.
+        Rows go in key order so that two instances racing for overlapping chunks lock them in the
+        same order (PostgreSQL would otherwise be free to deadlock them); the limits row comes last.
         """
         now = self._clock()
         ordered = sorted(chunks, key=lambda chunk: chunk.key)
@@ -343,6 +355,18 @@ class CalendarService:
                 .execution_options(synchronize_session=False)
             )
             keys = {tuple(row) for row in won}
+            leased = [chunk for chunk in ordered if chunk.key in keys]
+            for user_id in sorted({chunk.user_id for chunk in leased}):
+                mine = [chunk.key for chunk in leased if chunk.user_id == user_id]
+                if not await self._limits.spend(session, user_id, len(mine)):
+                    # Held by a 429 or out of budget: give the leases back, call nothing.
+                    await session.execute(
+                        update(CalendarChunk)
+                        .where(tuple_(*_KEY_COLUMNS).in_(mine))
+                        .values(lease_until=None)
+                        .execution_options(synchronize_session=False)
+                    )
+                    keys.difference_update(mine)
         return {chunk for chunk in ordered if chunk.key in keys}
 
     async def _await_other(self, chunk: _Chunk) -> None:

@@ -24,6 +24,7 @@ from app.crypto import Vault
 from app.db import HotReader, create_engine, create_session_factory
 from app.feeds import FeedService
 from app.posters import PosterService
+from app.ratelimits import TraktLimits
 from app.refresher import Refresher
 from app.tmdb import TmdbClient, create_tmdb
 from app.trakt import TraktClient, create_trakt
@@ -38,6 +39,7 @@ class Services:
     http: httpx.AsyncClient
     vault: Vault
     trakt: TraktClient
+    limits: TraktLimits
     tmdb: TmdbClient | None
     connections: ConnectionService
     calendar: CalendarService
@@ -68,9 +70,10 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
         vault = Vault(settings.secret_keys)
         trakt = create_trakt(settings, http, clock=clock)
         tmdb = create_tmdb(settings, http, clock=clock)
+        limits = TraktLimits(sessions, clock)
         connections = ConnectionService(sessions, vault, trakt, clock)
         ttl = timedelta(seconds=settings.cache_ttl)
-        calendar = CalendarService(sessions, trakt, connections, clock, ttl=ttl)
+        calendar = CalendarService(sessions, trakt, connections, limits, clock, ttl=ttl)
         posters = PosterService(sessions, tmdb, clock)
         feeds = FeedService(
             sessions, reader, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
@@ -83,6 +86,7 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
             http=http,
             vault=vault,
             trakt=trakt,
+            limits=limits,
             tmdb=tmdb,
             connections=connections,
             calendar=calendar,

@@ -129,6 +129,22 @@ class CalendarChunk(Base):
     lease_until: Mapped[datetime | None]  # one process refreshes a chunk at a time
 
 
+class TraktLimit(Base):
+    """When Airdate may next call Trakt for one user: a 429's "not before" and the GET budget.
+
+    One row per user, shared by every instance and worker, so a Retry-After heard by one process
+    holds in all of them and N processes never spend N budgets (see app.ratelimits).
+    """
+
+    __tablename__ = "trakt_limits"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    not_before: Mapped[datetime | None]  # no call for this user before this (429 Retry-After or backoff)
+    window_start: Mapped[datetime]  # the current budget window began at its first call
+    window_calls: Mapped[int] = mapped_column(Integer, default=0)
+    previous_calls: Mapped[int] = mapped_column(Integer, default=0)  # calls in the window before
+
+
 class MediaItem(Base):
     """A poster lookup: (type, id source, id) -> TMDB poster path, or a remembered miss."""
 

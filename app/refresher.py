@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.calendar import CHUNK_DAYS, CalendarService, parse_source_key
 from app.clock import Clock
 from app.connections import STATUS_OK
-from app.models import CalendarChunk, Feed, TraktConnection
+from app.models import CalendarChunk, Feed, TraktConnection, TraktLimit
 from app.upstream import Sleep
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ class Refresher:
             )
 
     async def _due_chunks(self) -> list[tuple[int, str, date, int]]:
-        """Chunks with data, expiring soon, outside backoff and lease, of connected users who poll.
+        """Chunks with data, expiring soon, outside backoff and lease, of connected users who poll,
+        unless a 429 holds that user (the Trakt client's gate would refuse the call anyway; skipping
+        here saves the lease and the token check).
 
         Chunks that lie wholly in the past are left to stale-while-revalidate: past airings rarely
         change, and refreshing them forever would spend Trakt calls on windows nobody looks at.
@@ -94,6 +96,7 @@ class Refresher:
         connected = exists().where(
             TraktConnection.user_id == CalendarChunk.user_id, TraktConnection.status == STATUS_OK
         )
+        held = exists().where(TraktLimit.user_id == CalendarChunk.user_id, TraktLimit.not_before > now)
         async with self._sessions() as session:
             rows = await session.execute(
                 select(
@@ -107,6 +110,7 @@ class Refresher:
                     or_(CalendarChunk.lease_until.is_(None), CalendarChunk.lease_until < now),
                     polled,
                     connected,
+                    ~held,
                 )
                 .order_by(CalendarChunk.expires_at)
                 .limit(self._batch)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from app.accounts import FeedInfo, Identity
 from app.container import Services
+from app.ratelimits import UNIDENTIFIED
 from app.trakt import DeviceCode, TokenSet
 
 
@@ -24,7 +25,8 @@ class SignedIn:
 
 async def complete_sign_in(services: Services, tokens: TokenSet) -> SignedIn:
     """Who the tokens belong to -> user (created or updated) -> stored tokens -> their first feed."""
-    who = await services.trakt.user_settings(tokens.access_token)
+    # Whose tokens these are is what this call finds out, so no user's limits can apply to it yet.
+    who = await services.trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)
     user_id = await services.accounts.upsert_user(
         Identity(slug=who.slug, username=who.username, uuid=who.uuid, timezone=who.timezone)
     )

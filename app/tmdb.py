@@ -110,6 +110,7 @@ class TmdbClient:
                 retries=0,
                 attempt_timeout=CALL_TIMEOUT,
                 rng=self._rng,
+                clock=self._clock,
             )
         except RateLimited as exc:
             self._rest(exc.retry_after)

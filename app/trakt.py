@@ -16,7 +16,6 @@ import base64
 import hashlib
 import random
 import secrets
-from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,16 +31,14 @@ from app.sources import Source
 from app.upstream import (
     AuthRevoked,
     BadResponse,
+    Gate,
     Random,
-    RateLimited,
     Sleep,
     UpstreamError,
     request_json,
 )
 
 MAX_CALENDAR_DAYS = 33  # Trakt silently truncates longer ranges, so a longer request is a bug
-GET_BUDGET = 450  # Trakt allows 500 GETs per 5 minutes per user; keep headroom for retries
-GET_WINDOW = 300.0
 SLOW_DOWN_STEP = 5  # seconds added to the device poll interval on 429, as RFC 8628 asks
 CALLBACK_PATH = "/auth/callback"  # where the web sign-in lands; the Trakt app must list this URI
 
@@ -106,39 +103,6 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-class GetBudget:
-    """An in-process sliding window of GETs per access token, so we stop before Trakt's 429 does.
-
-    Keys are hashes: the budget outlives requests and must never hold a token. Several instances
-    each keep their own window, which is why the limit leaves headroom below Trakt's.
-    """
-
-    def __init__(self, clock: Clock, limit: int = GET_BUDGET, window: float = GET_WINDOW) -> None:
-        self._clock = clock
-        self._limit = limit
-        self._window = window
-        self._spent: dict[str, deque[datetime]] = {}
-
-    def spend(self, access_token: str) -> None:
-        """Record one GET, or raise RateLimited (without recording) when the window is full."""
-        now = self._clock()
-        self._forget_before(now - timedelta(seconds=self._window))
-        key = hashlib.sha256(access_token.encode()).hexdigest()
-        spent = self._spent.setdefault(key, deque())
-        if len(spent) >= self._limit:
-            wait = (spent[0] + timedelta(seconds=self._window) - now).total_seconds()
-            raise RateLimited("Trakt GET budget for this user is spent", retry_after=wait, status=None)
-        spent.append(now)
-
-    def _forget_before(self, cutoff: datetime) -> None:
-        for key in list(self._spent):
-            spent = self._spent[key]
-            while spent and spent[0] <= cutoff:
-                spent.popleft()
-            if not spent:
-                del self._spent[key]
-
-
 class TraktClient:
     """Built by `create_trakt`; one per process, safe to share across requests."""
 
@@ -154,7 +118,6 @@ class TraktClient:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
-        self._budget = GetBudget(clock)
 
     # -- device code flow -------------------------------------------------------------------
 
@@ -266,8 +229,9 @@ class TraktClient:
 
     # -- API -----------------------------------------------------------------------------------
 
-    async def user_settings(self, access_token: str) -> UserSettings:
-        body = _object(await self._get("/users/settings", access_token), "user settings")
+    async def user_settings(self, access_token: str, *, gate: Gate) -> UserSettings:
+        """Who the token belongs to; `gate` is its owner's limits (`UNIDENTIFIED` while signing in)."""
+        body = _object(await self._get("/users/settings", access_token, gate), "user settings")
         user = _object(body.get("user"), "user settings .user")
         ids = _object(user.get("ids"), "user settings .user.ids")
         account = _object(body.get("account"), "user settings .account")
@@ -280,22 +244,34 @@ class TraktClient:
         )
 
     async def calendar(
-        self, access_token: str, source: Source, start: date, days: int, *, ignore_watched: bool = False
+        self,
+        access_token: str,
+        source: Source,
+        start: date,
+        days: int,
+        *,
+        gate: Gate,
+        ignore_watched: bool = False,
     ) -> list[dict[str, Any]]:
-        """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect."""
+        """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect.
+
+        `gate` is the user's limits (`TraktLimits.gate`): every attempt is admitted by it, every 429
+        recorded in it, so no process calls Trakt for this user before the time Trakt named.
+        """
         if not 1 <= days <= MAX_CALENDAR_DAYS:
             raise ValueError(f"days must be 1..{MAX_CALENDAR_DAYS}, got {days}")
         params = {"extended": "full"}
         if ignore_watched:
             params["ignore_watched"] = "true"
         path = f"/calendars/my/{source.trakt_path}/{start:%Y-%m-%d}/{days}"
-        body = await self._get(path, access_token, params)
+        body = await self._get(path, access_token, gate, params)
         if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
             raise BadResponse(f"GET {path}: expected a JSON list of objects")
         return body
 
-    async def _get(self, path: str, access_token: str, params: Mapping[str, str] | None = None) -> Any:
-        self._budget.spend(access_token)
+    async def _get(
+        self, path: str, access_token: str, gate: Gate, params: Mapping[str, str] | None = None
+    ) -> Any:
         status, body, _ = await request_json(
             self._http,
             "GET",
@@ -305,6 +281,8 @@ class TraktClient:
             expect={401},
             sleep=self._sleep,
             rng=self._rng,
+            clock=self._clock,
+            gate=gate,
         )
         if status == 401:
             raise AuthRevoked(f"GET {path}: Trakt rejected the access token (401)", status=401)
@@ -325,6 +303,7 @@ class TraktClient:
             expect={*expect, 401},
             sleep=self._sleep,
             rng=self._rng,
+            clock=self._clock,
         )
         if status == 401 and (401 not in expect or _oauth_error(answer) == "invalid_client"):
             raise UpstreamError(

@@ -16,9 +16,13 @@ import json as jsonlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
 
 import httpx
+
+from app.clock import Clock, utc_now
 
 log = logging.getLogger("airdate.upstream")
 
@@ -29,6 +33,7 @@ TRANSIENT_STATUSES = frozenset({502, 503, 504, 520, 521, 522})
 BACKOFF_BASE = 0.25  # seconds before the first retry of a transient failure
 RATE_LIMIT_BACKOFF_BASE = 30.0  # a 429 without Retry-After comes from abuse shields: back off for real
 MAX_INLINE_WAIT = 2.0  # the longest Retry-After worth waiting out inside one request
+MAX_RETRY_AFTER = 86400.0  # longer is read as a day: a garbled header must not mute a user for years
 
 
 class UpstreamError(Exception):
@@ -59,21 +64,48 @@ class BadResponse(UpstreamError):
     """Upstream answered something we cannot use: malformed JSON, an HTML page, an unexpected status."""
 
 
+class Gate(Protocol):
+    """Limits wider than one request (a user's, across processes): asked before every attempt.
+
+    `admit` raises RateLimited when no call may go out now (and counts the attempt otherwise);
+    `hold` hears every 429 with the seconds to stay away, so the wait applies beyond this request.
+    """
+
+    async def admit(self) -> None: ...
+
+    async def hold(self, retry_after: float) -> None: ...
+
+
 def backoff(attempt: int, base: float, rng: Random) -> float:
     """Exponential delay with jitter, so many clients that failed together do not retry together."""
     return float(base * 2**attempt * (1.0 + rng()))
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """`Retry-After` as seconds, or None when absent or not a delta (HTTP dates are treated as absent)."""
+def retry_after_seconds(headers: httpx.Headers, now: datetime) -> float | None:
+    """`Retry-After` as seconds from `now`, or None when absent or unreadable.
+
+    RFC 9110 allows a delay in seconds or an HTTP date; a date is measured against the injected
+    clock, and one already past means "now" (0), not "absent". At most `MAX_RETRY_AFTER`.
+    """
     raw = headers.get("retry-after")
     if raw is None:
         return None
+    raw = raw.strip()
     try:
-        seconds = float(raw.strip())
+        seconds: float | None = float(raw)
     except ValueError:
+        seconds = _seconds_until(raw, now)
+    return min(seconds, MAX_RETRY_AFTER) if seconds is not None and seconds >= 0 else None
+
+
+def _seconds_until(http_date: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return seconds if seconds >= 0 else None
+    if when.tzinfo is None:  # "-0000" means UTC with no claim about the local zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 async def request_json(
@@ -90,6 +122,8 @@ async def request_json(
     sleep: Sleep = asyncio.sleep,
     rng: Random = random.random,
     max_wait: float = MAX_INLINE_WAIT,
+    clock: Clock = utc_now,
+    gate: Gate | None = None,
 ) -> tuple[int, Any, httpx.Headers]:
     """Send one request and return (status, decoded JSON or None for an empty body, headers).
 
@@ -97,13 +131,16 @@ async def request_json(
     reads 400/404/409/410/418/429 as answers, not failures); everything else becomes an
     `UpstreamError`. Transient failures are retried at most `retries` times with jittered
     exponential backoff; one short `Retry-After` (<= `max_wait`) is waited out inline, since that
-    is cheaper for the caller than a failed request. `url` must not carry secrets: it appears in
-    messages, whereas `params`, `headers` and `json` never do.
+    is cheaper for the caller than a failed request. A `gate` admits every attempt (retries are
+    calls too) and hears every 429, inline waits included. `url` must not carry secrets: it appears
+    in messages, whereas `params`, `headers` and `json` never do.
     """
     where = _describe(method, url)
     waited_for_rate_limit = False
     attempt = 0
     while True:
+        if gate is not None:
+            await gate.admit()
         try:
             response = await _send(http, method, url, headers, json, params, attempt_timeout)
         except httpx.TransportError as exc:  # timeouts, refused/reset connections, protocol errors
@@ -117,15 +154,15 @@ async def request_json(
         if status in expect or 200 <= status < 300:
             return status, _decode(response, where, strict=200 <= status < 300), response.headers
         if status == 429:
-            retry_after = retry_after_seconds(response.headers)
-            can_wait = retry_after is not None and retry_after <= max_wait and not waited_for_rate_limit
-            if retry_after is not None and can_wait and attempt < retries:
+            named = retry_after_seconds(response.headers, clock())
+            retry_after = backoff(attempt, RATE_LIMIT_BACKOFF_BASE, rng) if named is None else named
+            if gate is not None:
+                await gate.hold(retry_after)
+            if named is not None and named <= max_wait and not waited_for_rate_limit and attempt < retries:
                 waited_for_rate_limit = True
-                await _pause(sleep, retry_after, f"{where}: 429")
+                await _pause(sleep, named, f"{where}: 429")
                 attempt += 1
                 continue
-            if retry_after is None:
-                retry_after = backoff(attempt, RATE_LIMIT_BACKOFF_BASE, rng)
             raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after)
         if status in TRANSIENT_STATUSES:
             if attempt >= retries:

@@ -78,7 +78,9 @@ async def _sequential(deployment: Deployment, user_id: int, calls: Sequence[dict
         token = await services.connections.access_token(user_id)
         started = time.perf_counter()
         for source, start, days, ignore_watched in chunks:
-            await services.trakt.calendar(token, source, start, days, ignore_watched=ignore_watched)
+            await services.trakt.calendar(
+                token, source, start, days, gate=services.limits.gate(user_id), ignore_watched=ignore_watched
+            )
         return time.perf_counter() - started
 
 

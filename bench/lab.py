@@ -26,6 +26,7 @@ from app.container import Services, open_services
 from app.crypto import generate_key
 from app.migrate import upgrade_async
 from app.options import FeedOptions
+from app.ratelimits import UNIDENTIFIED
 from bench.procs import BenchError, Server, uvicorn_server
 
 CLIENT_ID = "sandbox-client-id"  # the sandbox's defaults (app.sandbox.create_sandbox)
@@ -147,7 +148,7 @@ class Lab:
 async def _connect(services: Services, options: FeedOptions) -> FeedInfo:
     code = await services.trakt.device_code()
     tokens = await services.trakt.wait_for_device_token(code)
-    who = await services.trakt.user_settings(tokens.access_token)
+    who = await services.trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)
     user_id = await services.accounts.upsert_user(
         Identity(slug=who.slug, username=who.username, uuid=who.uuid, timezone=who.timezone)
     )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.connections import NeedsReconnect
 from app.db import create_engine, create_session_factory
 from app.models import TraktConnection
+from app.ratelimits import UNIDENTIFIED
 from app.sources import SOURCES
 from app.upstream import Unavailable
 from tests.support.rig import Rig, add_user, sign_in
@@ -60,7 +61,7 @@ async def test_refresh_is_scheduled_from_the_stored_expiry_not_a_fixed_lifetime(
 
     assert fresh != tokens.access_token
     assert rig.sandbox.state.count("/oauth/token") == 1
-    calendar = await rig.trakt().calendar(fresh, SOURCES["shows"], rig.clock().date(), 7)
+    calendar = await rig.trakt().calendar(fresh, SOURCES["shows"], rig.clock().date(), 7, gate=UNIDENTIFIED)
     assert isinstance(calendar, list)
 
 

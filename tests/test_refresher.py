@@ -11,30 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from app.calendar import CHUNK_DAYS, chunks_for
-from app.crypto import hash_feed_token, new_feed_token
 from app.db import create_engine, create_session_factory
-from app.models import CalendarChunk, Feed
+from app.models import CalendarChunk
 from app.refresher import Refresher
-from tests.support.world import TTL, World, calendar_service
+from tests.support.world import TTL, World, add_feed, calendar_service
 
 MARGIN = timedelta(minutes=5)
-
-
-async def add_feed(world: World, last_polled_at: datetime | None) -> None:
-    token = new_feed_token()
-    async with world.rig.sessions.begin() as session:
-        session.add(
-            Feed(
-                user_id=world.user_id,
-                token_hash=hash_feed_token(token),
-                token_encrypted=world.rig.vault.encrypt(token),
-                name="Shows",
-                options={},
-                created_at=world.rig.clock(),
-                last_polled_at=last_polled_at,
-                poll_count=1,
-            )
-        )
 
 
 async def expiries(world: World) -> dict[date, datetime]:
@@ -49,7 +31,7 @@ def refresher(world: World) -> Refresher:
 
 async def cached_window_near_expiry(world: World) -> int:
     """Fill the cache for a polled feed, then move to just inside the refresh margin; returns chunks."""
-    await add_feed(world, world.rig.clock())
+    await add_feed(world.rig, world.user_id, world.rig.clock())
     window = world.window(before=0, after=60)
     await world.entries(window)
     world.rig.clock.advance((TTL - MARGIN / 2).total_seconds())
@@ -72,7 +54,7 @@ async def test_chunks_about_to_expire_are_refreshed_once(world: World) -> None:
 
 
 async def test_chunks_far_from_expiry_are_left_alone(world: World) -> None:
-    await add_feed(world, world.rig.clock())
+    await add_feed(world.rig, world.user_id, world.rig.clock())
     await world.entries(world.window())
     world.rig.clock.advance((TTL - 2 * MARGIN).total_seconds())
     calls = world.calls()
@@ -103,7 +85,7 @@ async def test_two_racing_instances_refresh_each_chunk_once(world: World, databa
 
 
 async def test_users_whose_feeds_are_not_polled_cost_nothing(world: World) -> None:
-    await add_feed(world, world.rig.clock() - timedelta(days=15))
+    await add_feed(world.rig, world.user_id, world.rig.clock() - timedelta(days=15))
     await world.entries(world.window())
     world.rig.clock.advance(TTL.total_seconds())
     calls = world.calls()
@@ -123,7 +105,7 @@ async def test_users_who_must_reconnect_are_skipped(world: World) -> None:
 
 
 async def test_chunks_wholly_in_the_past_are_left_to_the_feed_requests(world: World) -> None:
-    await add_feed(world, world.rig.clock())
+    await add_feed(world.rig, world.user_id, world.rig.clock())
     window = world.window(before=80, after=10)
     await world.entries(window)
     world.rig.clock.advance((TTL - MARGIN / 2).total_seconds())

@@ -509,6 +509,27 @@ def test_fault_429_carries_retry_after(api: httpx.Client) -> None:
     assert json.loads(response.headers["X-Ratelimit"])["until"] == "2026-11-25T12:00:10Z"
 
 
+def test_a_fault_for_one_user_spares_the_others(http: httpx.Client, sandbox: RunningSandbox) -> None:
+    demo = api_headers(device_login(http)["access_token"])
+    http.post("/_sandbox/config", json={"next_user": {"slug": "ayla"}})
+    ayla = api_headers(device_login(http)["access_token"])
+    fault = {"prefix": "/calendars", "status": 429, "retry_after": 10, "user": "ayla"}
+    assert http.post("/_sandbox/faults", json=fault).status_code == 200
+
+    assert http.get("/calendars/my/shows/2026-11-25/7", headers=demo).status_code == 200
+    assert http.get("/calendars/my/shows/2026-11-25/7", headers=ayla).status_code == 429
+    assert (sandbox.state.count("/calendars", "demo"), sandbox.state.count("/calendars", "ayla")) == (1, 1)
+
+
+def test_fault_retry_after_as_an_http_date(api: httpx.Client) -> None:
+    fault = {"prefix": "/calendars", "status": 429, "retry_after": 90, "retry_after_date": True}
+    api.post("/_sandbox/faults", json=fault)
+    response = api.get("/calendars/my/shows/2026-11-25/7")
+    assert response.status_code == 429 and response.headers["Retry-After"] == "Wed, 25 Nov 2026 12:01:30 GMT"
+    assert api.post("/_sandbox/faults", json={"prefix": "/", "user": 7}).status_code == 400
+    assert api.post("/_sandbox/faults", json={"prefix": "/", "retry_after_date": "y"}).status_code == 400
+
+
 def test_faults_apply_before_auth_on_oauth_and_tmdb(http: httpx.Client) -> None:
     http.post("/_sandbox/faults", json=[{"prefix": "/oauth/token", "status": 502},
                                         {"prefix": "/3/", "status": 503}])
@@ -537,7 +558,9 @@ def test_calls_are_recorded_and_counted(api: httpx.Client, sandbox: RunningSandb
     calls = api.get("/_sandbox/calls", params={"prefix": "/calendars/my/shows"}).json()["calls"]
     assert calls == [{"method": "GET", "path": "/calendars/my/shows/2026-11-25/7",
                       "query": "extended=full", "status": 200, "at": "2026-11-25T12:00:00+00:00",
-                      "user_agent": "AirdateTest/1.0"}]
+                      "user_agent": "AirdateTest/1.0", "user": "demo"}]
+    assert api.get("/_sandbox/count", params={"prefix": "/", "user": "demo"}).json() == {"count": 2}
+    assert sandbox.state.count("/", "ayla") == 0
     api.post("/_sandbox/reset")
     assert sandbox.state.calls == []
 

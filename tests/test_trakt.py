@@ -23,10 +23,9 @@ import pytest
 
 from app import __version__
 from app.config import Settings
+from app.ratelimits import UNIDENTIFIED
 from app.sources import SOURCES
 from app.trakt import (
-    GET_BUDGET,
-    GET_WINDOW,
     DeviceFlowError,
     TokenSet,
     TraktClient,
@@ -108,7 +107,7 @@ async def test_every_call_sends_the_required_headers(
     trakt: TraktClient, sandbox: RunningSandbox, recorder: Recorder
 ) -> None:
     tokens = await sign_in(trakt)
-    await trakt.user_settings(tokens.access_token)
+    await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)
 
     assert {call.user_agent for call in sandbox.state.calls} == {f"airdate/{__version__}"}
     for request in recorder.requests:
@@ -137,7 +136,7 @@ async def test_device_flow_is_approved_on_the_second_poll(
     assert all(body["client_secret"] == "sandbox-client-secret" for body in polls)
     assert recorder.bodies("/oauth/device/code") == [{"client_id": "sandbox-client-id"}]
     assert tokens.expires_at == sandbox.clock.now.replace(microsecond=0) + timedelta(seconds=604800)
-    assert (await trakt.user_settings(tokens.access_token)).slug == "demo"
+    assert (await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)).slug == "demo"
 
 
 async def test_polling_once_returns_none_while_pending(trakt: TraktClient) -> None:
@@ -232,7 +231,7 @@ async def test_authorization_code_with_pkce(
 
     code = await authorize(trakt, http, challenge, redirect)
     tokens = await trakt.exchange_code(code=code, code_verifier=verifier, redirect_uri=redirect)
-    assert (await trakt.user_settings(tokens.access_token)).timezone == "America/New_York"
+    assert (await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)).timezone == "America/New_York"
 
 
 async def test_exchange_with_the_wrong_verifier_is_refused(
@@ -252,7 +251,7 @@ async def test_refresh_tokens_are_single_use(trakt: TraktClient) -> None:
 
     rotated = await trakt.refresh(tokens.refresh_token)
     assert rotated.refresh_token != tokens.refresh_token
-    assert (await trakt.user_settings(rotated.access_token)).username == "Demo"
+    assert (await trakt.user_settings(rotated.access_token, gate=UNIDENTIFIED)).username == "Demo"
     with pytest.raises(AuthRevoked):
         await trakt.refresh(tokens.refresh_token)
 
@@ -262,7 +261,7 @@ async def test_revoked_access_token_is_auth_revoked(trakt: TraktClient) -> None:
 
     await trakt.revoke(tokens.access_token)
     with pytest.raises(AuthRevoked):
-        await trakt.user_settings(tokens.access_token)
+        await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)
 
 
 async def test_wrong_client_secret_is_not_blamed_on_the_user(
@@ -286,7 +285,7 @@ async def test_calendar_requests_one_chunk_with_full_details(
     tokens = await sign_in(trakt)
     start = sandbox.clock.now.date() - timedelta(days=10)
 
-    items = await trakt.calendar(tokens.access_token, SHOWS, start, 33)
+    items = await trakt.calendar(tokens.access_token, SHOWS, start, 33, gate=UNIDENTIFIED)
     call = sandbox.state.calls[-1]
     assert call.path == f"/calendars/my/shows/{start:%Y-%m-%d}/33"
     assert call.query == "extended=full"
@@ -299,8 +298,10 @@ async def test_calendar_can_leave_out_watched_items(trakt: TraktClient, sandbox:
     start = sandbox.clock.now.date() - timedelta(days=30)
     watched = sandbox.state.dataset().watched_episodes
 
-    everything = await trakt.calendar(tokens.access_token, SHOWS, start, 33)
-    unwatched = await trakt.calendar(tokens.access_token, SHOWS, start, 33, ignore_watched=True)
+    everything = await trakt.calendar(tokens.access_token, SHOWS, start, 33, gate=UNIDENTIFIED)
+    unwatched = await trakt.calendar(
+        tokens.access_token, SHOWS, start, 33, gate=UNIDENTIFIED, ignore_watched=True
+    )
     assert sandbox.state.calls[-1].query == "extended=full&ignore_watched=true"
     assert any(item["episode"]["ids"]["trakt"] in watched for item in everything)
     assert unwatched == [item for item in everything if item["episode"]["ids"]["trakt"] not in watched]
@@ -310,7 +311,7 @@ async def test_movie_calendar_reads_its_own_path(trakt: TraktClient, sandbox: Ru
     tokens = await sign_in(trakt)
     start = sandbox.clock.now.date() - timedelta(days=20)
 
-    items = await trakt.calendar(tokens.access_token, SOURCES["streaming"], start, 30)
+    items = await trakt.calendar(tokens.access_token, SOURCES["streaming"], start, 30, gate=UNIDENTIFIED)
     assert sandbox.state.calls[-1].path == f"/calendars/my/streaming/{start:%Y-%m-%d}/30"
     assert all({"released", "movie"} <= item.keys() for item in items)
 
@@ -320,7 +321,7 @@ async def test_calendar_refuses_chunks_trakt_would_truncate(
     trakt: TraktClient, sandbox: RunningSandbox, days: int
 ) -> None:
     with pytest.raises(ValueError, match=r"1\.\.33"):
-        await trakt.calendar("any-token", SHOWS, sandbox.clock.now.date(), days)
+        await trakt.calendar("any-token", SHOWS, sandbox.clock.now.date(), days, gate=UNIDENTIFIED)
     assert sandbox.state.count("/calendars") == 0
 
 
@@ -331,7 +332,7 @@ async def test_revoked_user_gets_auth_revoked(
     await control(http, sandbox, "revoke_user", {"slug": "demo"})
 
     with pytest.raises(AuthRevoked):
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
 
 
 async def test_expired_access_token_gets_auth_revoked(trakt: TraktClient, sandbox: RunningSandbox) -> None:
@@ -339,7 +340,7 @@ async def test_expired_access_token_gets_auth_revoked(trakt: TraktClient, sandbo
     sandbox.clock.set(tokens.expires_at)
 
     with pytest.raises(AuthRevoked):
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
 
 
 # -- failure handling ----------------------------------------------------------------------------
@@ -352,7 +353,7 @@ async def test_transient_503_is_retried_with_backoff(
     recorder.sleeps.clear()
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": 503, "times": 2})
 
-    items = await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+    items = await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert isinstance(items, list)
     assert [call.status for call in sandbox.state.calls if call.path.startswith("/calendars/")] == [
         503, 503, 200
@@ -369,7 +370,7 @@ async def test_persistent_outage_is_unavailable_after_bounded_attempts(
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": status})
 
     with pytest.raises(Unavailable) as caught:
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert caught.value.status == status
     assert sandbox.state.count("/calendars/") == 3
     assert sum(recorder.sleeps) < 2
@@ -383,7 +384,7 @@ async def test_garbage_bodies_are_bad_responses(
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": status, "body": body})
 
     with pytest.raises(BadResponse):
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert sandbox.state.count("/calendars/") == 1
 
 
@@ -394,7 +395,7 @@ async def test_a_json_object_is_not_a_calendar(
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": 200})
 
     with pytest.raises(BadResponse, match="JSON list"):
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
 
 
 async def test_long_retry_after_is_rate_limited_for_that_long(
@@ -404,7 +405,7 @@ async def test_long_retry_after_is_rate_limited_for_that_long(
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": 429, "retry_after": 60})
 
     with pytest.raises(RateLimited) as caught:
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert caught.value.retry_after == 60
     assert sandbox.state.count("/calendars/") == 1
 
@@ -417,12 +418,13 @@ async def test_short_retry_after_is_waited_out_once(
     fault = {"prefix": "/calendars/", "status": 429, "retry_after": 1, "times": 1}
     await control(http, sandbox, "faults", fault)
 
-    assert isinstance(await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7), list)
+    today = sandbox.clock.now.date()
+    assert isinstance(await trakt.calendar(tokens.access_token, SHOWS, today, 7, gate=UNIDENTIFIED), list)
     assert recorder.sleeps == [1.0]
 
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": 429, "retry_after": 1})
     with pytest.raises(RateLimited) as caught:
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert caught.value.retry_after == 1
     assert recorder.sleeps == [1.0, 1.0]
 
@@ -434,7 +436,7 @@ async def test_429_without_retry_after_backs_off_with_jitter(
     await control(http, sandbox, "faults", {"prefix": "/calendars/", "status": 429, "body": "html"})
 
     with pytest.raises(RateLimited) as caught:
-        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert caught.value.retry_after == 30 * 1.5  # first backoff step, jittered by rng() = 0.5
     assert sandbox.state.count("/calendars/") == 1
 
@@ -447,7 +449,7 @@ async def test_a_hanging_upstream_is_unavailable(
     await control(http, sandbox, "faults", {"prefix": "/users/settings", "delay_ms": delay_ms})
 
     with pytest.raises(Unavailable, match="ReadTimeout after 3 attempts"):
-        await trakt.user_settings(tokens.access_token)
+        await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)
     await settle(sandbox, "/users/settings", 3)
 
 
@@ -464,26 +466,8 @@ async def test_connection_errors_never_escape_as_httpx_errors(
     with pytest.raises(Unavailable, match="ConnectError after 3 attempts"):
         await trakt.device_code()
     with pytest.raises(Unavailable):
-        await trakt.calendar("token", SHOWS, sandbox.clock.now.date(), 7)
+        await trakt.calendar("token", SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert len(recorder.sleeps) == 4
-
-
-# -- per-user GET budget ------------------------------------------------------------------------
-
-
-async def test_per_user_budget_stops_before_trakt_does(trakt: TraktClient, sandbox: RunningSandbox) -> None:
-    first, second = await sign_in(trakt), await sign_in(trakt)
-    for _ in range(GET_BUDGET):
-        await trakt.user_settings(first.access_token)
-
-    with pytest.raises(RateLimited) as caught:
-        await trakt.user_settings(first.access_token)
-    assert caught.value.retry_after == GET_WINDOW
-    assert sandbox.state.count("/users/settings") == GET_BUDGET  # refused before sending
-    await trakt.user_settings(second.access_token)  # another user has their own budget
-
-    sandbox.clock.advance(GET_WINDOW)
-    assert (await trakt.user_settings(first.access_token)).slug == "demo"
 
 
 # -- secrets stay secret -------------------------------------------------------------------------
@@ -500,7 +484,7 @@ async def test_tokens_never_reach_logs_reprs_or_errors(
     errors: list[Exception] = []
     for attempt in (
         lambda: trakt.refresh(tokens.refresh_token),
-        lambda: trakt.user_settings(tokens.access_token + "x"),
+        lambda: trakt.user_settings(tokens.access_token + "x", gate=UNIDENTIFIED),
         lambda: trakt.poll_device_token(code.device_code),
     ):
         errors.append(await raised(attempt))

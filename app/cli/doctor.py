@@ -91,7 +91,7 @@ async def check_trakt_users(report: Report, services: Services) -> None:
             continue
         try:
             token = await services.connections.access_token(user_id)
-            who = await services.trakt.user_settings(token)
+            who = await services.trakt.user_settings(token, gate=services.limits.gate(user_id))
         except EXPECTED as exc:
             report.add("FAIL", f"Trakt user {slug}: {describe(exc)}")
             continue

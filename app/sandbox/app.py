@@ -56,9 +56,6 @@ class Sandbox:
         ]
         self.app = Starlette(routes=routes, middleware=[Middleware(SandboxMiddleware, sandbox=self)])
 
-    def count(self, prefix: str) -> int:
-        return sum(1 for call in self.calls if call.path.startswith(prefix))
-
     def reset(self) -> None:
         self.calls.clear()
         self.faults.clear()
@@ -84,10 +81,17 @@ class Sandbox:
             self._generated = {today: data}
         return data
 
-    def take_fault(self, path: str) -> Fault | None:
-        """The first fault matching `path`, consuming one of its `times`."""
+    def count(self, prefix: str, user: str | None = None) -> int:
+        """Calls under `prefix`; with `user`, only those made with that user's bearer token."""
+        return sum(
+            1 for call in self.calls
+            if call.path.startswith(prefix) and (user is None or call.user == user)
+        )
+
+    def take_fault(self, path: str, user: str | None = None) -> Fault | None:
+        """The first fault matching `path` (and the caller's user), consuming one of its `times`."""
         for fault in self.faults:
-            if path.startswith(fault.prefix):
+            if path.startswith(fault.prefix) and fault.user in (None, user):
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
@@ -103,6 +107,10 @@ class Sandbox:
                 raise ValueError(f"fault needs a string prefix; unknown keys {sorted(unknown)}")
             if spec.get("body") not in (None, "malformed", "html"):
                 raise ValueError("fault body must be 'malformed', 'html' or null")
+            if spec.get("user") is not None and not isinstance(spec["user"], str):
+                raise ValueError("fault user must be a user's slug or null")
+            if not isinstance(spec.get("retry_after_date", False), bool):
+                raise ValueError("fault retry_after_date must be a boolean")
             for key in ("status", "delay_ms", "retry_after", "times"):
                 value = spec.get(key)
                 if value is not None and (type(value) is not int or value < 1):

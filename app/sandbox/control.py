@@ -66,7 +66,8 @@ class Control:
         )
 
     async def count(self, request: Request) -> Response:
-        return JSONResponse({"count": self.sb.count(request.query_params.get("prefix", ""))})
+        query = request.query_params
+        return JSONResponse({"count": self.sb.count(query.get("prefix", ""), query.get("user"))})
 
     async def dataset(self, request: Request) -> Response:
         return JSONResponse(dataset_json(self.sb.dataset()))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -31,15 +32,20 @@ CLOUDFLARE_PAGE = (
 )
 
 
-def fault_response(fault: Fault, path: str, clock_now_iso: str) -> Response:
-    """The scripted answer: truncated JSON, a Cloudflare page, or an error in the API's own style."""
+def fault_response(fault: Fault, path: str, until: datetime) -> Response:
+    """The scripted answer: truncated JSON, a Cloudflare page, or an error in the API's own style.
+
+    `until` is when a `Retry-After` runs out, for the header's date form and `X-Ratelimit`.
+    """
     headers: dict[str, str] = {}
     if fault.retry_after is not None:
-        headers["Retry-After"] = str(fault.retry_after)
+        headers["Retry-After"] = (
+            format_datetime(until, usegmt=True) if fault.retry_after_date else str(fault.retry_after)
+        )
         if fault.status == 429:
             headers["X-Ratelimit"] = json.dumps({
                 "name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 500, "remaining": 0,
-                "until": clock_now_iso,
+                "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }, separators=(",", ":"))
     if fault.body == "malformed":
         return Response(MALFORMED, status_code=fault.status or 200,
@@ -66,12 +72,14 @@ class SandboxMiddleware(BaseHTTPMiddleware):
         if path.startswith(CONTROL_PREFIX):
             return await call_next(request)
         arrived = self.sb.clock()
-        fault = self.sb.take_fault(path)
+        owner = self.sb.auth.owner(request.headers.get("authorization", ""))
+        user = None if owner is None else owner.slug
+        fault = self.sb.take_fault(path, user)
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
         if fault is not None and (fault.status is not None or fault.body is not None):
             until = arrived + timedelta(seconds=fault.retry_after or 0)
-            response = fault_response(fault, path, until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            response = fault_response(fault, path, until)
         else:
             response = await call_next(request)
         self.sb.calls.append(Call(
@@ -81,5 +89,6 @@ class SandboxMiddleware(BaseHTTPMiddleware):
             status=response.status_code,
             at=arrived,
             user_agent=request.headers.get("user-agent"),
+            user=user,
         ))
         return response

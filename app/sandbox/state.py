@@ -25,6 +25,7 @@ class Call:
     status: int
     at: datetime
     user_agent: str | None
+    user: str | None = None  # the slug of the bearer token's owner, so calls can be counted per user
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -34,12 +35,18 @@ class Call:
             "status": self.status,
             "at": self.at.isoformat(),
             "user_agent": self.user_agent,
+            "user": self.user,
         }
 
 
 @dataclass
 class Fault:
-    """A scripted misbehaviour for requests under `prefix` (see the control API)."""
+    """A scripted misbehaviour for requests under `prefix` (see the control API).
+
+    `user` (a slug) limits it to requests whose bearer token belongs to that user, as Trakt's
+    per-user rate limits are; `retry_after_date` sends `Retry-After` as an HTTP date instead of
+    seconds, which RFC 9110 allows and some proxies in front of Trakt do.
+    """
 
     prefix: str
     status: int | None = None
@@ -47,6 +54,8 @@ class Fault:
     body: Literal["malformed", "html"] | None = None
     retry_after: int | None = None
     times: int | None = None
+    user: str | None = None
+    retry_after_date: bool = False
 
 
 @dataclass
@@ -178,6 +187,12 @@ class AuthState:
         for token in revoked:
             self.revoke(token.access_token)
         return len(revoked)
+
+    def owner(self, authorization: str) -> User | None:
+        """Whose token an `Authorization: Bearer` header carries (valid or not); None for no token."""
+        scheme, _, value = authorization.partition(" ")
+        found = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        return None if found is None else found.user
 
     def bearer(self, token: str, now: datetime) -> Token | None:
         found = self.tokens.get(token)

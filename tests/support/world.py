@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calendar import CalendarResult, CalendarService, Window
 from app.connections import ConnectionService
-from app.models import CalendarChunk
+from app.crypto import hash_feed_token, new_feed_token
+from app.models import CalendarChunk, Feed
+from app.ratelimits import TraktLimits
 from app.sources import SOURCES, Source
 from tests.support.rig import POLL, Rig
 
@@ -32,8 +34,10 @@ def calendar_service(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     **options: Any,
 ) -> CalendarService:
+    sessions = sessions or rig.sessions
+    limits = TraktLimits(sessions, rig.clock)
     return CalendarService(
-        sessions or rig.sessions, rig.trakt(), connections, rig.clock, ttl=TTL, poll_interval=POLL, **options
+        sessions, rig.trakt(), connections, limits, rig.clock, ttl=TTL, poll_interval=POLL, **options
     )
 
 
@@ -67,3 +71,21 @@ class World:
             return list(
                 await session.scalars(select(CalendarChunk).where(CalendarChunk.payload.is_not(None)))
             )
+
+
+async def add_feed(rig: Rig, user_id: int, last_polled_at: datetime | None) -> None:
+    """A feed of `user_id` last polled then: the background refresher only serves polled feeds."""
+    token = new_feed_token()
+    async with rig.sessions.begin() as session:
+        session.add(
+            Feed(
+                user_id=user_id,
+                token_hash=hash_feed_token(token),
+                token_encrypted=rig.vault.encrypt(token),
+                name="Shows",
+                options={},
+                created_at=rig.clock(),
+                last_polled_at=last_polled_at,
+                poll_count=1,
+            )
+        )
