@@ -8,8 +8,9 @@ environment itself.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -19,6 +20,9 @@ from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/airdate.db"
 LogFormat = Literal["text", "json"]
+HIDDEN = "***"
+_SECRET_FIELDS = frozenset({"secret_keys", "trakt_client_secret", "tmdb_token"})
+_URL_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
 
 
 class ConfigError(ValueError):
@@ -43,6 +47,22 @@ class Settings:
     tmdb_image_url: str = "https://image.tmdb.org/t/p/"
     cache_ttl: int = 3600
     log_format: LogFormat = "text"
+
+    def __repr__(self) -> str:
+        """Every value, but secrets as `***` (and a database password too): `Services` holds the
+        settings, so any log line or traceback that shows them must not show what they guard."""
+        shown = ", ".join(f"{field.name}={self._shown(field.name)}" for field in fields(self))
+        return f"Settings({shown})"
+
+    def _shown(self, name: str) -> str:
+        value = getattr(self, name)
+        if name == "database_url":
+            return repr(_URL_PASSWORD.sub(rf"\1{HIDDEN}@", value))
+        if name not in _SECRET_FIELDS or not value:
+            return repr(value)
+        if isinstance(value, tuple):
+            return repr((HIDDEN,) * len(value))
+        return repr(HIDDEN)
 
     @classmethod
     def from_env(
