@@ -26,6 +26,7 @@ _FLAG_WORDS = "true, false, 1, 0"
 # Six digits are plenty for every limit and keep int() away from pathological lengths.
 _DIGITS = re.compile(r"[0-9]{1,6}")
 _NO_ALARM = frozenset({"", "none", "off"})
+_PLAIN_NAME = re.compile(r"[a-z_]{1,20}")
 _SHOWN = 40  # characters of a bad value echoed back: enough to recognise, never a megabyte
 
 
@@ -33,7 +34,9 @@ class OptionError(ValueError):
     """A bad option; `str()` is the plain-text answer: which option, what was wrong, what is allowed."""
 
     def __init__(self, option: str, problem: str) -> None:
-        super().__init__(f"{option}: {problem}")
+        # A made-up name is quoted and cut like a bad value: the answer never echoes 50 KB of query.
+        self.label = option if _PLAIN_NAME.fullmatch(option) else _shown(option)
+        super().__init__(f"{self.label}: {problem}")
         self.option = option
 
 
@@ -134,7 +137,7 @@ def _sources(name: str, raw: str) -> tuple[str, ...]:
     allowed = ", ".join(SOURCES)
     parts = [part.strip(" ") for part in raw.split(",") if part.strip(" ")]
     if not parts:
-        raise OptionError(name, f"give at least one of: {allowed}")
+        raise OptionError(name, f"no source given; allowed: one or more of {allowed}, comma-separated")
     for part in parts:
         if part not in SOURCES:
             raise OptionError(name, f"unknown source {_shown(part)}; allowed: {allowed}, comma-separated")
@@ -146,10 +149,11 @@ def _bounded(limit: int, accepted: str | None = None) -> Any:
     allowed = accepted or f"a whole number from 0 to {limit}"
 
     def parse(name: str, raw: str) -> int:
-        if _DIGITS.fullmatch(raw.removeprefix("-")) is None:
-            raise OptionError(name, f"{_shown(raw)} is not a whole number; allowed: {allowed}")
+        if _DIGITS.fullmatch(raw) is None:
+            shape = "is out of range" if _DIGITS.fullmatch(raw.removeprefix("-")) else "is not a whole number"
+            raise OptionError(name, f"{_shown(raw)} {shape}; allowed: {allowed}")
         value = int(raw)
-        if not 0 <= value <= limit:
+        if value > limit:
             raise OptionError(name, f"{value} is out of range; allowed: {allowed}")
         return value
 
