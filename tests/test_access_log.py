@@ -209,4 +209,4 @@ async def test_what_a_logged_request_costs(settings: Settings, capsys: pytest.Ca
     with capsys.disabled():
         print(f"\naccess log cost per request: {off - bare:.2f} us with the log off, "
               f"{on - bare:.2f} us on (record made, handler does nothing)")
-    assert on - bare < 100  # a warm poll costs about 700 us; the log must stay a small part of it
+    assert on - bare < 150  # a warm poll costs about 700 us; the log must stay a small part of it
