@@ -8,15 +8,21 @@ environment itself.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/airdate.db"
+LogFormat = Literal["text", "json"]
+HIDDEN = "***"
+_SECRET_FIELDS = frozenset({"secret_keys", "trakt_client_secret", "tmdb_token"})
+_URL_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
 
 
 class ConfigError(ValueError):
@@ -40,6 +46,23 @@ class Settings:
     tmdb_api_url: str = "https://api.themoviedb.org"
     tmdb_image_url: str = "https://image.tmdb.org/t/p/"
     cache_ttl: int = 3600
+    log_format: LogFormat = "text"
+
+    def __repr__(self) -> str:
+        """Every value, but secrets as `***` (and a database password too): `Services` holds the
+        settings, so any log line or traceback that shows them must not show what they guard."""
+        shown = ", ".join(f"{field.name}={self._shown(field.name)}" for field in fields(self))
+        return f"Settings({shown})"
+
+    def _shown(self, name: str) -> str:
+        value = getattr(self, name)
+        if name == "database_url":
+            return repr(_URL_PASSWORD.sub(rf"\1{HIDDEN}@", value))
+        if name not in _SECRET_FIELDS or not value:
+            return repr(value)
+        if isinstance(value, tuple):
+            return repr((HIDDEN,) * len(value))
+        return repr(HIDDEN)
 
     @classmethod
     def from_env(
@@ -90,6 +113,7 @@ class Settings:
             )
             + "/",
             cache_ttl=_cache_ttl(get("AIRDATE_CACHE_TTL"), defaults.cache_ttl),
+            log_format=_log_format(get("AIRDATE_LOG_FORMAT"), defaults.log_format),
         )
 
     def require_trakt(self) -> str:
@@ -146,3 +170,15 @@ def _cache_ttl(raw: str | None, default: int) -> int:
     if not 60 <= seconds <= 86400:
         raise ConfigError("AIRDATE_CACHE_TTL", f"{seconds} is out of range (60 to 86400 seconds)")
     return seconds
+
+
+_LOG_FORMATS: dict[str, LogFormat] = {"text": "text", "json": "json"}
+
+
+def _log_format(raw: str | None, default: LogFormat) -> LogFormat:
+    if raw is None:
+        return default
+    known = _LOG_FORMATS.get(raw)
+    if known is None:
+        raise ConfigError("AIRDATE_LOG_FORMAT", f"{raw!r} is not a log format; use text or json")
+    return known

@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from app.access_log import AccessLog
 from app.clock import Clock, utc_now
 from app.config import Settings
 from app.container import Services, open_services
@@ -65,7 +66,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        middleware=[Middleware(RequestCounter, counts=request_counts)],
+        middleware=[Middleware(AccessLog), Middleware(RequestCounter, counts=request_counts)],
         lifespan=lifespan,
     )
     app.state.request_counts = request_counts

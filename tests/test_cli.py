@@ -231,6 +231,9 @@ def test_bad_feed_options_are_one_line_naming_the_option(cli: Cli) -> None:
     assert_one_error_line(cli("feeds", "create", "--set", "past_days=400"), "past_days", "0 to 90")
     assert_one_error_line(cli("feeds", "create", "--set", "colour=red"), "colour", "allowed")
     assert_one_error_line(cli("feeds", "update", "1", "--set", "tz=Mars/Olympus"), "tz")
+    twice = cli("feeds", "create", "--set", "sources=shows", "--set", "sources=movies")
+    assert_one_error_line(twice, "sources", "more than once")
+    assert_one_error_line(cli("feeds", "create", "--set", "all_day=yes"), "all_day", "true, false, 1, 0")
     assert len(cli.feeds()) == 1
 
 

@@ -25,6 +25,7 @@ def test_defaults_match_the_documented_table() -> None:
     assert settings.tmdb_api_url == "https://api.themoviedb.org"
     assert settings.tmdb_image_url == "https://image.tmdb.org/t/p/"
     assert settings.cache_ttl == 3600
+    assert settings.log_format == "text"
 
 
 def test_every_variable_is_read() -> None:
@@ -42,6 +43,7 @@ def test_every_variable_is_read() -> None:
             "AIRDATE_TMDB_API_URL": "http://127.0.0.1:9",
             "AIRDATE_TMDB_IMAGE_URL": "http://127.0.0.1:9/t/p",
             "AIRDATE_CACHE_TTL": "600",
+            "AIRDATE_LOG_FORMAT": "json",
         },
         dotenv=None,
     )
@@ -53,6 +55,7 @@ def test_every_variable_is_read() -> None:
     assert settings.trakt_api_url == "http://127.0.0.1:9"
     assert settings.tmdb_image_url == "http://127.0.0.1:9/t/p/"
     assert settings.cache_ttl == 600
+    assert settings.log_format == "json"
 
 
 def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -79,6 +82,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ({**WITH_KEY, "AIRDATE_TRAKT_API_URL": "ftp://x"}, "AIRDATE_TRAKT_API_URL", "not an http(s) URL"),
         ({**WITH_KEY, "AIRDATE_CACHE_TTL": "an hour"}, "AIRDATE_CACHE_TTL", "whole number"),
         ({**WITH_KEY, "AIRDATE_CACHE_TTL": "5"}, "AIRDATE_CACHE_TTL", "60 to 86400"),
+        ({**WITH_KEY, "AIRDATE_LOG_FORMAT": "JSON"}, "AIRDATE_LOG_FORMAT", "use text or json"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(env: dict[str, str], variable: str, words: str) -> None:

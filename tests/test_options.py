@@ -21,11 +21,11 @@ def test_every_option_parses() -> None:
             "sources": "premieres, finales,premieres",
             "past_days": "0",
             "future_days": "365",
-            "all_day": "yes",
+            "all_day": "true",
             "alarm": "30",
             "group": "0",
-            "specials": "TRUE",
-            "hide_watched": "on",
+            "specials": "1",
+            "hide_watched": "true",
             "tz": "Asia/Tokyo",
         }
     )

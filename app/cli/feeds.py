@@ -21,7 +21,7 @@ from app.accounts import DEFAULT_FEED_NAME, FeedInfo
 from app.cli.errors import CliError
 from app.container import Services
 from app.models import User
-from app.options import FeedOptions, parse_options
+from app.options import FeedOptions, parse_options, unique_values
 
 
 def assignment(text: str) -> tuple[str, str]:
@@ -33,7 +33,8 @@ def assignment(text: str) -> tuple[str, str]:
 
 
 def option_values(assignments: Sequence[tuple[str, str]] | None) -> dict[str, str]:
-    return dict(assignments or ())
+    """`--set` pairs as options; a key set twice is refused, as it is in a feed URL's query."""
+    return unique_values(assignments or ())
 
 
 def options_text(options: FeedOptions) -> str:

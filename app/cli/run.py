@@ -15,6 +15,7 @@ from app.cli.servers import Listener, Servers, listen
 from app.config import Settings
 from app.container import open_services
 from app.crypto import generate_key
+from app.logs import configure as configure_logging
 from app.main import create_app
 from app.migrate import upgrade_async
 from app.sandbox import Sandbox, create_sandbox
@@ -27,8 +28,12 @@ QUIET = {"log_level": "warning"}
 async def serve(settings: Settings, host: str, port: int) -> None:
     settings.require_trakt()
     listener = listen(host, port)
+    configure_logging(settings.log_format)
     async with Servers() as servers:
-        await servers.start(create_app(settings), listener, log_level="info", proxy_headers=True)
+        # Our access log (app.access_log) instead of uvicorn's, which prints whole feed URLs; no
+        # log_config, so uvicorn's own lines go through the same handler and format as ours.
+        await servers.start(create_app(settings), listener, log_level="info", proxy_headers=True,
+                            access_log=False, log_config=None)
         # Our line, not uvicorn's: with a pre-bound socket uvicorn cannot know the port `--port 0` got.
         print(f"Airdate serving on {listener.url} (feeds are published under {settings.public_url}); "
               "Ctrl-C stops it", file=sys.stderr, flush=True)

@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -18,10 +19,28 @@ from starlette.routing import BaseRoute, Route
 from app.container import Services
 from app.entries import Entry, Episode
 from app.feeds import CalendarUnavailable, FeedContext, RenderedFeed
-from app.options import OptionError
+from app.options import NO_QUERY, FeedQuery, OptionError, parse_query
 
 NOT_FOUND = "Not found\n"
-_FLAGS = {"download"}  # query parameters that are about the response, not the feed's content
+# The whole (decoded) rest of a /feeds/ path must be exactly this; fullmatch, since `$` in a regex
+# also matches before a trailing newline (which is how `.ics%0a` once served the feed).
+_FEED_FILE = re.compile(r"(?P<token>[A-Za-z0-9_-]+)\.(?P<kind>ics|json)")
+
+
+class _Anything(Convertor[str]):
+    """A path parameter that takes the rest of the path whatever it holds: Starlette's `path`
+    stops at a newline, which would leave `/feeds/a%0ab.ics` to the default 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anything", _Anything())
 
 
 def _services(request: Request) -> Services:
@@ -29,24 +48,32 @@ def _services(request: Request) -> Services:
     return services
 
 
-async def _feed(request: Request) -> tuple[FeedContext, RenderedFeed] | Response:
+async def any_feed_path(request: Request) -> Response:
+    """Every GET/HEAD under /feeds: a feed file, or the feed 404, one body for every kind of miss.
+
+    Traversal (`..%2f`), control characters, unknown endings and empty tokens all end here, after
+    the same lookup a real token costs ("" is never a feed), so no miss looks different from another.
+    """
+    match = _FEED_FILE.fullmatch(request.path_params.get("rest", ""))
+    token, kind = (match["token"], match["kind"]) if match else ("", "ics")
+    request.path_params["token"] = token
+    return await (feed_json if kind == "json" else feed_ics)(request)
+
+
+async def _feed(request: Request) -> tuple[FeedContext, RenderedFeed, FeedQuery] | Response:
     """The feed a request names, rendered with its options; or the plain answer why not."""
     services = _services(request)
     context = await services.feeds.lookup(request.path_params["token"])
     if context is None:
         return PlainTextResponse(NOT_FOUND, status_code=404)
     services.feeds.count_poll(context.feed_id)
-    overrides = (
-        {key: value for key, value in request.query_params.items() if key not in _FLAGS}
-        if request.scope["query_string"]
-        else {}
-    )
     try:
-        options = services.feeds.options(context, overrides)
+        query = parse_query(request.query_params.multi_items()) if request.scope["query_string"] else NO_QUERY
+        options = services.feeds.options(context, query.overrides)
     except OptionError as error:
         return PlainTextResponse(f"Bad feed option {error}\n", status_code=400)
     try:
-        return context, await services.feeds.render(context, options)
+        return context, await services.feeds.render(context, options), query
     except CalendarUnavailable:
         return PlainTextResponse(
             "Trakt cannot be reached right now and there is no earlier calendar to show; "
@@ -60,7 +87,7 @@ async def feed_ics(request: Request) -> Response:
     found = await _feed(request)
     if isinstance(found, Response):
         return found
-    context, rendered = found
+    context, rendered, query = found
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": rendered.last_modified,
@@ -69,7 +96,7 @@ async def feed_ics(request: Request) -> Response:
     }
     if _etag_matches(request.headers.get("if-none-match"), rendered.etag):
         return Response(status_code=304, headers=headers)
-    if request.scope["query_string"] and request.query_params.get("download") not in (None, "", "0", "false"):
+    if query.download:
         headers["Content-Disposition"] = f'attachment; filename="{_filename(context.name)}"'
     body = rendered.body
     if _accepts_gzip(request.headers.get("accept-encoding", "")):
@@ -82,7 +109,7 @@ async def feed_json(request: Request) -> Response:
     found = await _feed(request)
     if isinstance(found, Response):
         return found
-    context, rendered = found
+    context, rendered, _ = found
     return JSONResponse(
         {
             "name": context.name,
@@ -145,7 +172,8 @@ def _filename(name: str) -> str:
     return f"airdate-{slug}.ics"
 
 
+# Everything under /feeds is ours: GET and HEAD, any other method is a 405 whatever the path.
 routes: list[BaseRoute] = [
-    Route("/feeds/{token}.ics", feed_ics, methods=["GET", "HEAD"]),
-    Route("/feeds/{token}.json", feed_json, methods=["GET"]),
+    Route("/feeds", any_feed_path, methods=["GET", "HEAD"]),
+    Route("/feeds/{rest:anything}", any_feed_path, methods=["GET", "HEAD"]),
 ]
