@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -25,7 +26,8 @@ from app.routes import account, feed_forms
 from app.routes.feed_forms import SOURCE_LABELS
 from app.routes.web import cookies_of, page, services_of
 from app.subscribe import Subscribe, subscribe
-from app.upcoming import SHOWN, Upcoming, upcoming
+from app.trakt_health import check_grant, served_since
+from app.upcoming import SHOWN, Upcoming, day_label, upcoming
 from app.upstream import UpstreamError
 from app.web_session import Flash
 
@@ -104,7 +106,9 @@ async def dashboard(request: Request) -> Response:
     panel = None
     if selected is not None:
         panel = await _panel(services, selected, user.timezone, request.query_params.get("all") == "1")
+    await check_grant(services, session.user_id)
     status = await services.connections.status(session.user_id)
+    since = await served_since(services, session.user_id)
     notice = flash and notice_text(flash)
     response = page(
         request,
@@ -112,6 +116,7 @@ async def dashboard(request: Request) -> Response:
         {
             "username": user.username,
             "reconnect": status != STATUS_OK,
+            "trouble": since and trouble_text(since, ZoneInfo(user.timezone), services.clock()),
             "lines": [
                 FeedLine(f.id, f.name, " · ".join(describe(f.options, user.timezone)[:2]), f is selected)
                 for f in feeds
@@ -125,6 +130,14 @@ async def dashboard(request: Request) -> Response:
     if flash is not None:
         cookies.clear_flash(response)
     return response
+
+
+def trouble_text(since: datetime, zone: ZoneInfo, now: datetime) -> str:
+    """The quiet note for an outage: feeds still serve, but only what was fetched at `since`."""
+    local = since.astimezone(zone)
+    day = day_label(local.date(), now.astimezone(zone).date())
+    when = f"{local:%H:%M}" if day == "Today" else f"{local:%H:%M} on {day}"
+    return f"Trakt is having trouble; your calendars show what we had at {when}."
 
 
 def _selected(feeds: Sequence[FeedInfo], asked: str | None, flash: Flash | None) -> FeedInfo | None:
