@@ -1,4 +1,5 @@
-"""Browser state for the web app: the signed-in session and the sign-in attempt, as sealed cookies.
+"""Browser state for the web app: the signed-in session, the sign-in attempt and the one-time flash
+that confirms an action, as sealed cookies.
 
 Why cookies sealed with the Vault instead of a sessions table: the web app is a few pages for a few
 people, and a self-hoster running several instances should not need shared session storage. The

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.subscribe import qr_svg
 from app.upcoming import day_label
-from tests.fixtures.web import PHONE, WebApp, screenshot, sign_in
+from tests.fixtures.web import DESKTOP, PHONE, WebApp, screenshot, sign_in
 from tests.support.png import differing_share
 
 FEW_HUNDRED_PX = 300
@@ -50,8 +50,9 @@ def local_day(event: icalendar.Event, zone: ZoneInfo) -> date:
 
 
 def test_coming_up_shows_exactly_the_feeds_events_under_local_day_headings(
-    page: Page, web_app: WebApp
+    each_width: Page, web_app: WebApp
 ) -> None:
+    page = each_width
     sign_in(page, web_app)
     zone = feed_zone(page)
     url = web_app.feed_url(page)
@@ -92,7 +93,8 @@ def test_coming_up_shows_exactly_the_feeds_events_under_local_day_headings(
     expect(movie.locator(".when")).to_have_count(0)  # a release is a day, not a time
 
 
-def test_coming_up_is_a_scrolling_row_of_two_by_three_posters(page: Page, web_app: WebApp) -> None:
+def test_coming_up_is_a_scrolling_row_of_two_by_three_posters(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     sign_in(page, web_app)
     row = page.get_by_role("region", name="Coming up in Shows and movies, by day")
     style = row.evaluate("r => { const s = getComputedStyle(r); return [s.overflowX, s.scrollSnapType] }")
@@ -109,10 +111,12 @@ def test_coming_up_is_a_scrolling_row_of_two_by_three_posters(page: Page, web_ap
     box = page.locator("li.card .poster").first.bounding_box()
     assert box is not None and abs(box["height"] / box["width"] - 1.5) < 0.02
 
+    if page.viewport_size == DESKTOP:
+        page.evaluate("window.scrollTo(0, 0)")
+        screenshot(page, "dashboard-desktop")  # the README's picture, before any scrolling
     row.focus()  # the row is reachable by keyboard and scrolls with the arrow keys
     page.keyboard.press("ArrowRight")
     page.wait_for_function("r => r.scrollLeft > 0", arg=row.element_handle())
-    screenshot(page, "dashboard-desktop")
 
 
 def test_a_poster_that_fails_falls_back_to_its_title_without_javascript(
@@ -140,7 +144,8 @@ def test_a_poster_that_fails_falls_back_to_its_title_without_javascript(
         context.close()
 
 
-def test_each_calendar_app_is_one_click_with_its_refresh_line(page: Page, web_app: WebApp) -> None:
+def test_each_calendar_app_is_one_click_with_its_refresh_line(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_app.url)
     sign_in(page, web_app)
     url = web_app.feed_url(page)

@@ -13,7 +13,7 @@ import sqlite3
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures.web import PHONE, WebApp, screenshot, sign_in
+from tests.fixtures.web import WebApp, screenshot, sign_in
 
 FEED_PAGE = re.compile(r"/dashboard\?feed=\d+#notice$")
 
@@ -34,7 +34,8 @@ def assert_confirmed_at_the_feed(page: Page, name: str, words: str) -> None:
     expect(notice).to_be_in_viewport()
 
 
-def test_save_and_rotate_confirm_at_the_card_once(page: Page, web_app: WebApp) -> None:
+def test_save_and_rotate_confirm_at_the_card_once(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     sign_in(page, web_app)
     page.get_by_role("link", name="Edit Shows and movies").click()
     page.get_by_label("Name").fill("Evenings")
@@ -54,16 +55,8 @@ def test_save_and_rotate_confirm_at_the_card_once(page: Page, web_app: WebApp) -
     expect(page.locator("#notice")).to_have_count(0)
 
 
-def test_confirmation_is_in_view_on_a_phone(phone: Page, web_app: WebApp) -> None:
-    sign_in(phone, web_app)
-    phone.get_by_role("link", name="Rotate URL of Shows and movies").click()
-    phone.get_by_role("button", name="Rotate URL").click()
-    phone.wait_for_url(FEED_PAGE)
-    assert_confirmed_at_the_feed(phone, "Shows and movies", "has a new URL")
-    assert phone.viewport_size == PHONE
-
-
-def test_new_feed_is_a_form_and_nothing_exists_until_saved(page: Page, web_app: WebApp) -> None:
+def test_new_feed_is_a_form_and_nothing_exists_until_saved(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     sign_in(page, web_app)
     page.get_by_role("link", name="New feed").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New feed")
@@ -98,7 +91,8 @@ def test_new_feed_is_a_form_and_nothing_exists_until_saved(page: Page, web_app: 
     expect(page.get_by_role("navigation", name="Your feeds").get_by_role("link")).to_have_count(2)
 
 
-def test_failed_edit_moves_focus_to_the_error_summary(page: Page, web_app: WebApp) -> None:
+def test_failed_edit_moves_focus_to_the_error_summary(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     sign_in(page, web_app)
     page.get_by_role("link", name="Edit Shows and movies").click()
     page.get_by_label("Time zone").fill("Mars/Olympus")
@@ -136,7 +130,8 @@ def rows_of_user(database: str, slug: str) -> dict[str, int]:
         }
 
 
-def test_disconnect_and_delete_my_data(browser: Browser, page: Page, web_app: WebApp) -> None:
+def test_disconnect_and_delete_my_data(browser: Browser, each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     sign_in(page, web_app)
     database = web_app.settings.database_url.removeprefix("sqlite+aiosqlite:///")
     first = web_app.feed_url(page)
@@ -163,7 +158,7 @@ def test_disconnect_and_delete_my_data(browser: Browser, page: Page, web_app: We
     expect(notice).to_contain_text("everything Airdate stored about you is deleted")
     expect(notice).to_contain_text("Your feed URLs now answer “not found”")
     assert focused_id(page) == "notice"
-    screenshot(page, "deleted")
+    screenshot(page, f"deleted-{page.viewport_size['width'] if page.viewport_size else 0}")
 
     assert web_app.sandbox.state.count("/oauth/revoke") == 1
     assert not any(token.valid for token in web_app.sandbox.state.auth.tokens.values())

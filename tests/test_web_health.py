@@ -28,7 +28,8 @@ def reload_until(page: Page, selector: str, present: bool, within: float = 10.0)
         page.reload()
 
 
-def test_a_revoked_grant_shows_without_any_feed_request(page: Page, web_app: WebApp) -> None:
+def test_a_revoked_grant_shows_without_any_feed_request(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     state = web_app.sandbox.state
     sign_in(page, web_app)
     settings_calls = state.count(SETTINGS)
@@ -50,7 +51,8 @@ def test_a_revoked_grant_shows_without_any_feed_request(page: Page, web_app: Web
     expect(page.get_by_role("link", name="Reconnect Trakt")).to_have_count(0)
 
 
-def test_a_trakt_outage_shows_how_old_the_calendars_are(page: Page, web_app: WebApp) -> None:
+def test_a_trakt_outage_shows_how_old_the_calendars_are(each_width: Page, web_app: WebApp) -> None:
+    page = each_width
     sign_in(page, web_app)  # 12:00 UTC: 07:00 for the sandbox's New York user
     expect(page.locator(NOTE)).to_have_count(0)
     web_app.sandbox.state.add_faults([{"prefix": CALENDARS, "status": 500}])
