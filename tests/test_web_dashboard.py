@@ -26,7 +26,7 @@ FEW_HUNDRED_PX = 300
 
 def feed_zone(page: Page) -> ZoneInfo:
     summary = page.locator("article.feed .summary").inner_text()
-    found = re.search(r"\(([A-Za-z_/]+)\)$", summary)
+    found = re.search(r"times in (?:your Trakt time zone \()?([A-Za-z_/]+)\)?$", summary)
     assert found, summary
     return ZoneInfo(found.group(1))
 
@@ -91,6 +91,30 @@ def test_coming_up_shows_exactly_the_feeds_events_under_local_day_headings(
     movie = page.locator("li.card", has=page.locator(".mark", has_text="Theatrical release")).first
     expect(movie.locator("a.card-link")).to_have_attribute("href", re.compile(r"^https://trakt\.tv/movies/"))
     expect(movie.locator(".when")).to_have_count(0)  # a release is a day, not a time
+
+
+def test_coming_up_follows_the_feeds_options(page: Page, web_app: WebApp) -> None:
+    """All-day episodes in another zone, drops not grouped: the cards change exactly as the feed does."""
+    sign_in(page, web_app)
+    page.get_by_role("link", name="Edit Shows and movies").click()
+    page.get_by_label("Show episodes as all-day events").check()
+    page.get_by_label("Group same-day drops").uncheck()
+    page.get_by_label("Time zone").fill("Asia/Tokyo")
+    page.get_by_role("button", name="Save").click()
+    page.goto(web_app.url + "/dashboard?all=1")
+    zone = feed_zone(page)
+    assert zone.key == "Asia/Tokyo"
+    now = web_app.sandbox.clock()
+    expected = events_still_to_come(httpx.get(web_app.feed_url(page)).content, now, zone)
+    cards = page.locator("li.card")
+    assert cards.evaluate_all("cards => cards.map(c => c.dataset.uid)") == [str(e["UID"]) for e in expected]
+    expect(page.locator("li.card", has_text="S02E01–E08")).to_have_count(0)
+    drop = page.locator("li.card", has_text=re.compile(r" S02E0[1-8]\b"))
+    expect(drop).to_have_count(8)  # the drop is eight events now, so eight cards
+    expect(page.locator("li.card .when")).to_have_count(0)  # all-day: no times on any card
+    headings = page.locator("section.day h4").all_inner_texts()
+    today = now.astimezone(zone).date()
+    assert headings == [day_label(day, today) for day in sorted({local_day(e, zone) for e in expected})]
 
 
 def test_coming_up_is_a_scrolling_row_of_two_by_three_posters(each_width: Page, web_app: WebApp) -> None:
