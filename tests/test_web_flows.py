@@ -172,3 +172,16 @@ def test_disconnect_and_delete_my_data(browser: Browser, each_width: Page, web_a
     expect(page.locator("#notice")).to_have_count(0)
     page.goto(web_app.url + "/dashboard")
     assert page.url == web_app.url + "/"  # signed out: the session's user is gone
+
+
+def test_a_repeated_delete_request_ends_on_the_same_page(page: Page, web_app: WebApp) -> None:
+    """A double click sends the POST twice with the same cookie; the second finds no user left."""
+    sign_in(page, web_app)
+    csrf = page.locator("form.signout input[name=csrf]").input_value()
+    cookies = page.context.cookies()
+    first = page.request.post(web_app.url + "/dashboard/delete", form={"csrf": csrf}, max_redirects=0)
+    assert (first.status, first.headers["location"]) == (303, "/#notice")
+    page.context.add_cookies(cookies)  # the second click still carries the old session
+    second = page.request.post(web_app.url + "/dashboard/delete", form={"csrf": csrf}, max_redirects=0)
+    assert (second.status, second.headers["location"]) == (303, "/#notice")
+    assert web_app.sandbox.state.count("/oauth/revoke") == 1

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.accounts import NotFound
 from app.routes.web import cookies_of, page, redirect_with, services_of, signed_in, signed_in_form
 from app.web_session import Flash
 
@@ -29,8 +30,12 @@ async def delete_account(request: Request) -> Response:
         return checked
     session, _ = checked
     services = services_of(request)
-    deletion = await services.accounts.delete_user(session.user_id, services.trakt.revoke)
-    notice = "deleted" if deletion.revoked_at_trakt else "deleted_unrevoked"
+    try:
+        deletion = await services.accounts.delete_user(session.user_id, services.trakt.revoke)
+    except NotFound:  # a second click of the same button, sent before the first answer came back
+        notice = "deleted"
+    else:
+        notice = "deleted" if deletion.revoked_at_trakt else "deleted_unrevoked"
     response = redirect_with(request, "/#notice", Flash(notice))
     cookies_of(request).clear_session(response)
     return response
