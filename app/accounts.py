@@ -1,4 +1,4 @@
-"""People and their feeds: create, list, rotate, revoke, rename.
+"""People and their feeds: create, list, rotate, revoke, rename, and delete a person with all their data.
 
 Why separate from the feed hot path: management is rare and writes; serving is constant and reads. The
 CLI today and the dashboard later call this one module, so a rotated or revoked token stops working the
@@ -7,16 +7,20 @@ same way whoever asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.crypto import Vault, hash_feed_token, new_feed_token
-from app.models import Feed, User
+from app.crypto import DecryptError, Vault, hash_feed_token, new_feed_token
+from app.models import CalendarChunk, Feed, FeedEvent, TraktConnection, User
 from app.options import FeedOptions
+from app.upstream import UpstreamError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FEED_NAME = "Shows and movies"
 
@@ -49,6 +53,17 @@ class Identity:
     username: str
     uuid: str | None
     timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What deleting a person did: how many feeds went, and whether Trakt confirmed the revocation."""
+
+    feeds: int
+    revoked_at_trakt: bool  # False: no grant was stored, or Trakt could not be reached (data deleted anyway)
+
+
+Revoke = Callable[[str], Awaitable[None]]  # TraktClient.revoke: ends the grant an access token belongs to
 
 
 class Accounts:
@@ -169,6 +184,39 @@ class Accounts:
                 feed.options = options.to_json()
             await session.flush()
             return self._info(feed, self._vault.decrypt(feed.token_encrypted))
+
+    async def delete_user(self, user_id: int, revoke: Revoke) -> Deletion:
+        """Revoke the person's grant at Trakt, then delete their tokens, caches, feeds and themselves.
+
+        The one place both `airdate users delete` and the dashboard's "delete my data" call, so they
+        cannot drift apart. Revocation comes first (it needs the stored token) but does not gate the
+        deletion: a person who asks for their data to go gets that even while Trakt is down, and is
+        told to revoke the app on Trakt's side. Rows are deleted explicitly, children first, rather than
+        trusting ON DELETE CASCADE, which SQLite only honours with its foreign_keys pragma on.
+        """
+        async with self._sessions() as session:
+            if await session.get(User, user_id) is None:
+                raise NotFound(f"no user #{user_id}")
+            sealed = await session.scalar(
+                select(TraktConnection.access_token).where(TraktConnection.user_id == user_id)
+            )
+        revoked = False
+        if sealed is not None:
+            try:
+                await revoke(self._vault.decrypt(sealed))
+                revoked = True
+            except (UpstreamError, DecryptError) as exc:
+                log.warning("user %s: Trakt revocation failed (%s); deleting the data anyway", user_id, exc)
+        feed_ids = select(Feed.id).where(Feed.user_id == user_id).scalar_subquery()
+        async with self._sessions.begin() as session:
+            await session.execute(delete(FeedEvent).where(FeedEvent.feed_id.in_(feed_ids)))
+            deleted = await session.scalars(delete(Feed).where(Feed.user_id == user_id).returning(Feed.id))
+            feeds = len(deleted.all())
+            await session.execute(delete(CalendarChunk).where(CalendarChunk.user_id == user_id))
+            await session.execute(delete(TraktConnection).where(TraktConnection.user_id == user_id))
+            await session.execute(delete(User).where(User.id == user_id))
+        log.info("user %s deleted with %s feeds", user_id, feeds)
+        return Deletion(feeds=feeds, revoked_at_trakt=revoked)
 
     async def record_polls(self, polls: dict[int, tuple[int, datetime]]) -> None:
         """Add batched poll counts; the feed route counts in memory so serving a feed writes nothing."""

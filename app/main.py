@@ -24,7 +24,7 @@ from app.clock import Clock, utc_now
 from app.config import Settings
 from app.container import Services, open_services
 from app.metrics import RequestCounter
-from app.routes import auth, feeds, health, pages
+from app.routes import auth, errors, feeds, health, pages
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(AccessLog), Middleware(RequestCounter, counts=request_counts)],
+        exception_handlers=errors.handlers,  # styled pages for people; feed URLs stay plain
         lifespan=lifespan,
     )
     app.state.request_counts = request_counts

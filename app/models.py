@@ -89,6 +89,8 @@ class TraktConnection(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # When the dashboard last asked Trakt whether the grant works (app/grant_check.py).
+    checked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="connection", lazy="raise")
 

@@ -1,4 +1,5 @@
-"""Browser state for the web app: the signed-in session and the sign-in attempt, as sealed cookies.
+"""Browser state for the web app: the signed-in session, the sign-in attempt and the one-time flash
+that confirms an action, as sealed cookies.
 
 Why cookies sealed with the Vault instead of a sessions table: the web app is a few pages for a few
 people, and a self-hoster running several instances should not need shared session storage. The
@@ -28,13 +29,15 @@ from app.crypto import DecryptError, Vault
 
 SESSION_COOKIE = "airdate_session"
 LOGIN_COOKIE = "airdate_login"
+FLASH_COOKIE = "airdate_flash"
 SESSION_LIFETIME = timedelta(days=30)
 LOGIN_LIFETIME = timedelta(minutes=10)  # long enough to sign in to Trakt, short enough to be useless later
 LOGIN_COOKIE_PATH = "/auth"  # only the callback needs it
+FLASH_LIFETIME = timedelta(minutes=5)  # from a redirect to the page it lands on
 CSRF_FIELD = "csrf"
 CLOCK_SKEW = timedelta(minutes=1)
 
-Purpose = Literal["session", "login"]
+Purpose = Literal["session", "login", "flash"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,22 @@ class LoginAttempt:
     issued_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """What an action did, for the page its redirect lands on: a notice key and the feed it concerns."""
+
+    notice: str
+    feed_id: int | None = None
+    name: str = ""
+
+
 class WebCookies:
-    """Seals, opens, sets and clears the two cookies; `secure` when the public URL is https."""
+    """Seals, opens, sets and clears the cookies; `secure` when the public URL is https.
+
+    Why a flash cookie besides the session and sign-in ones: every action answers with a redirect
+    (post/redirect/get), and the page it lands on must say what happened exactly once; a `?notice=`
+    in the URL said it again on every reload.
+    """
 
     def __init__(self, vault: Vault, clock: Callable[[], datetime], *, secure: bool) -> None:
         self._vault = vault
@@ -113,6 +130,27 @@ class WebCookies:
         response.delete_cookie(
             LOGIN_COOKIE, path=LOGIN_COOKIE_PATH, secure=self._secure, httponly=True, samesite="lax"
         )
+
+    # -- the one-time confirmation ------------------------------------------------------------
+
+    def set_flash(self, response: Response, flash: Flash) -> None:
+        sealed = self._seal(
+            "flash", self._clock(), {"notice": flash.notice, "feed_id": flash.feed_id, "name": flash.name}
+        )
+        self._set(response, FLASH_COOKIE, sealed, FLASH_LIFETIME, "/")
+
+    def flash(self, request: Request) -> Flash | None:
+        """The confirmation a redirect left for this page; the page must `clear_flash` as it shows it."""
+        data = self._open(request.cookies.get(FLASH_COOKIE), "flash", FLASH_LIFETIME)
+        if data is None:
+            return None
+        notice, feed_id, name = data.get("notice"), data.get("feed_id"), data.get("name")
+        if not isinstance(notice, str) or not isinstance(name, str):
+            return None
+        return Flash(notice, feed_id if isinstance(feed_id, int) else None, name)
+
+    def clear_flash(self, response: Response) -> None:
+        response.delete_cookie(FLASH_COOKIE, path="/", secure=self._secure, httponly=True, samesite="lax")
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -1,11 +1,10 @@
-"""The web app in a real headless Chromium: sign in with Trakt (the sandbox), subscribe, manage feeds.
+"""The web app in a real headless Chromium: sign in with Trakt (the sandbox), sessions, manage feeds.
 
 Everything is real: the app under uvicorn on 127.0.0.1, the sandbox's OAuth pages (they auto-approve
 and redirect back, so sign-in runs offline), a migrated database, and Debian's Chromium driven by
-Playwright. Feed URLs taken from the page are fetched with httpx to prove they serve calendars.
-
-SQLite only: the browser suite is the slowest part of CI, and it tests pages, not storage; the
-storage paths it drives (accounts, connections, feeds) run on both backends in their own tests.
+Playwright (fixtures in `tests.fixtures.web`). Feed URLs taken from the page are fetched with httpx to
+prove they serve calendars. The dashboard itself (coming up, subscribe) is `test_web_dashboard.py`;
+confirmations, new feeds and deleting one's data are `test_web_flows.py`.
 """
 
 from __future__ import annotations
@@ -13,156 +12,21 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.config import Settings
 from app.crypto import Vault
 from app.main import create_app
 from app.web_session import LOGIN_COOKIE, LOGIN_LIFETIME, SESSION_COOKIE, SESSION_LIFETIME
-from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import RunningSandbox
-from tests.support.browser import BrowserUnavailable, chromium
+from tests.fixtures.web import FEED_URL, WebApp, sign_in
 from tests.support.server import serve
 from tests.support.settings import sandbox_settings
-
-FEED_URL = re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[A-Za-z0-9_-]{43}\.ics$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One browser for this module only: Playwright's sync API keeps an event loop running in this
-    thread while it is open, and later tests that call asyncio.run() must not inherit it."""
-    with ExitStack() as stack:
-        try:
-            launched = stack.enter_context(chromium())
-        except BrowserUnavailable as error:
-            pytest.fail(str(error), pytrace=False)
-        yield launched
-
-
-@dataclass(frozen=True)
-class WebApp:
-    url: str
-    sandbox: RunningSandbox
-    settings: Settings
-
-    def feed_url(self, page: Page, index: int = 0) -> str:
-        value = page.locator("input.url").nth(index).input_value()
-        assert FEED_URL.match(value), value
-        return value
-
-
-@pytest.fixture
-def web_app(sqlite_template: Path, tmp_path: Path, sandbox: RunningSandbox) -> Iterator[WebApp]:
-    database = tmp_path / "web.db"
-    shutil.copyfile(sqlite_template, database)
-    port = free_port()
-    settings = sandbox_settings(
-        f"sqlite+aiosqlite:///{database}",
-        sandbox.url,
-        f"http://127.0.0.1:{port}",
-        tmdb_image_url=sandbox.url + "/t/p/",  # the sandbox draws posters where TMDB's CDN would
-    )
-    with serve(create_app(settings, clock=sandbox.clock, background=False), port=port) as url:
-        yield WebApp(url=url, sandbox=sandbox, settings=settings)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def sign_in(page: Page, app: WebApp) -> None:
-    page.goto(app.url + "/")
-    page.get_by_role("link", name="Sign in with Trakt").click()
-    page.wait_for_url(app.url + "/dashboard")
-
-
-def test_sign_in_then_subscribe_links_serve_the_calendar(page: Page, web_app: WebApp) -> None:
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_app.url)
-    page.goto(web_app.url + "/")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Trakt calendar")
-    sign_in(page, web_app)
-
-    feed = page.locator("article.feed")
-    expect(feed).to_have_count(1)
-    expect(feed.get_by_role("heading", level=2)).to_have_text("Shows and movies")
-    url = web_app.feed_url(page)
-    expect(page.get_by_role("link", name="Subscribe in your calendar app")).to_have_attribute(
-        "href", "webcal://" + url.removeprefix("http://")
-    )
-
-    answer = httpx.get(url)
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/calendar")
-    assert answer.text.startswith("BEGIN:VCALENDAR")
-
-    page.get_by_role("button", name="Copy").click()
-    expect(page.locator(".copied")).to_have_text("Copied.")
-    assert page.evaluate("navigator.clipboard.readText()") == url
-
-    page.get_by_text("Google Calendar", exact=True).click()
-    google = page.get_by_role("link", name="open this feed in Google Calendar").get_attribute("href")
-    assert google is not None and google.startswith("https://calendar.google.com/calendar/render?")
-    assert parse_qs(urlsplit(google).query) == {"cid": [url]}
-    page.get_by_text("Outlook.com and Microsoft 365", exact=True).click()
-    outlook = page.get_by_role("link", name="Add to Outlook.com").get_attribute("href")
-    assert outlook is not None and outlook.startswith("https://outlook.live.com/calendar/0/addfromweb?")
-    assert parse_qs(urlsplit(outlook).query) == {"url": [url], "name": ["Shows and movies"]}
-
-    download = page.get_by_role("link", name="Download .ics").get_attribute("href")
-    assert download == url + "?download=1"
-    assert httpx.get(download).headers["content-disposition"].startswith("attachment;")
-
-    page.goto(web_app.url + "/")  # signed in: the landing page sends you to your feeds
-    assert page.url == web_app.url + "/dashboard"
-
-
-def test_posters_match_the_feed_with_placeholders_for_titles_without(
-    page: Page, web_app: WebApp, tmp_path: Path
-) -> None:
-    sign_in(page, web_app)
-    feed = httpx.get(web_app.feed_url(page).removesuffix(".ics") + ".json").json()
-    poster_of = {
-        entry["show"] if entry["type"] == "episode" else entry["title"]: entry["poster"]
-        for entry in feed["entries"]
-    }
-
-    items = page.locator("li.poster")
-    count = items.count()
-    assert 1 <= count <= 12
-    shown_images = shown_placeholders = 0
-    for index in range(count):
-        item = items.nth(index)
-        title = item.locator(".title").inner_text()
-        expected = poster_of[title]
-        if expected is None:
-            expect(item.locator(".placeholder")).to_have_text(title)
-            expect(item.locator("img")).to_have_count(0)
-            shown_placeholders += 1
-        else:
-            image = item.locator("img")
-            expect(image).to_have_attribute("src", expected)
-            assert re.fullmatch(re.escape(web_app.sandbox.url) + r"/t/p/w500/[0-9a-f]{27}\.jpg", expected)
-            image.scroll_into_view_if_needed()
-            assert image.evaluate("img => img.complete && img.naturalWidth > 0")  # the CSP let it load
-            shown_images += 1
-        expect(item.locator("time")).not_to_be_empty()
-    assert shown_images and shown_placeholders
-
-    page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
 
 
 def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
@@ -170,7 +34,7 @@ def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
 ) -> None:
     sign_in(page, web_app)
     url = web_app.feed_url(page)
-    page.get_by_role("link", name="Edit name and options").click()
+    page.get_by_role("link", name="Edit Shows and movies").click()
 
     page.get_by_label("Show episodes as all-day events").check()
     page.get_by_label("Reminder, minutes before").fill("soon")
@@ -194,8 +58,8 @@ def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
     page.get_by_label("Time zone").fill("")
     page.get_by_label("Name").fill("Evenings")
     page.get_by_role("button", name="Save").click()
-    page.wait_for_url(re.compile(r"/dashboard\?notice=saved"))
-    expect(page.get_by_role("status").first).to_contain_text("Saved")
+    page.wait_for_url(re.compile(r"/dashboard\?feed=\d+#notice$"))
+    expect(page.locator("#notice")).to_contain_text("Saved “Evenings”")
     summary = page.locator("article.feed .summary")
     expect(summary).to_contain_text("episodes as all-day events")
     expect(summary).to_contain_text("reminder 30 minutes before")
@@ -210,10 +74,10 @@ def test_edit_options_shows_errors_by_the_field_and_saves_only_valid_input(
 def test_rotate_gives_a_new_url_and_kills_the_old_one(page: Page, web_app: WebApp) -> None:
     sign_in(page, web_app)
     old = web_app.feed_url(page)
-    page.get_by_role("link", name="Rotate URL…").click()
+    page.get_by_role("link", name="Rotate URL of Shows and movies").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Rotate this feed's URL?")
     page.get_by_role("button", name="Rotate URL").click()
-    page.wait_for_url(re.compile(r"/dashboard\?notice=rotated"))
+    page.wait_for_url(re.compile(r"/dashboard\?feed=\d+#notice$"))
     new = web_app.feed_url(page)
     assert new != old
     assert httpx.get(old).status_code == 404
@@ -223,20 +87,25 @@ def test_rotate_gives_a_new_url_and_kills_the_old_one(page: Page, web_app: WebAp
 def test_new_feed_then_revoke_the_first(page: Page, web_app: WebApp) -> None:
     sign_in(page, web_app)
     first = web_app.feed_url(page)
-    page.get_by_role("button", name="New feed").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Edit “New feed”")
+    page.get_by_role("link", name="New feed").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New feed")
     page.get_by_label("Name").fill("Movies only")
     page.get_by_label("Episodes of shows you watch").uncheck()
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_url(re.compile(r"/dashboard"))
-    expect(page.locator("article.feed h2")).to_have_text(["Shows and movies", "Movies only"])
-    second = web_app.feed_url(page, 1)
+    page.get_by_role("button", name="Save and create the feed").click()
+    page.wait_for_url(re.compile(r"/dashboard\?feed=\d+#notice$"))
+    switcher = page.get_by_role("navigation", name="Your feeds")
+    expect(switcher.get_by_role("link")).to_have_count(2)
+    expect(page.locator("article.feed h2")).to_have_text("Movies only")  # the new one is open
+    second = web_app.feed_url(page)
     assert httpx.get(second.removesuffix(".ics") + ".json").json()["options"]["sources"] == ["movies"]
 
-    page.locator("article.feed").first.get_by_role("link", name="Revoke…").click()
+    switcher.get_by_role("link", name=re.compile("^Shows and movies")).click()
+    page.get_by_role("link", name="Revoke Shows and movies").click()
     page.get_by_role("button", name="Revoke feed").click()
-    page.wait_for_url(re.compile(r"/dashboard\?notice=revoked"))
-    expect(page.locator("article.feed h2")).to_have_text(["Movies only"])
+    page.wait_for_url(re.compile(r"/dashboard#notice$"))
+    expect(page.locator("#notice")).to_contain_text("“Shows and movies” is revoked")
+    expect(page.locator("article.feed h2")).to_have_text("Movies only")
+    expect(page.get_by_role("navigation", name="Your feeds")).to_have_count(0)  # one feed: no switcher
     assert httpx.get(first).status_code == 404
     assert httpx.get(second).status_code == 200
 
@@ -308,17 +177,19 @@ def test_posts_without_the_csrf_token_are_refused(page: Page, web_app: WebApp) -
     assert page.request.post(rotate, form={}).status == 403
     assert page.request.post(rotate, form={"csrf": "guessed"}).status == 403
     assert page.request.post(web_app.url + "/auth/logout", form={}).status == 403
-    assert page.request.post(web_app.url + "/dashboard/feeds", form={}).status == 403
-    assert httpx.get(url).status_code == 200  # not rotated
+    assert page.request.post(web_app.url + "/dashboard/feeds", form={"name": "Sneaky"}).status == 403
+    assert page.request.post(web_app.url + "/dashboard/delete", form={}).status == 403
+    assert httpx.get(url).status_code == 200  # not rotated, not deleted
     page.reload()
     expect(page.locator("article.feed")).to_have_count(1)  # no feed created, still signed in
+    expect(page.get_by_role("navigation", name="Your feeds")).to_have_count(0)
 
 
 def test_trakt_down_shows_a_message_instead_of_posters(page: Page, web_app: WebApp) -> None:
     web_app.sandbox.state.add_faults([{"prefix": "/calendars", "status": 500}])
     sign_in(page, web_app)
     expect(page.locator("article.feed .upcoming")).to_contain_text("Trakt can't be reached right now")
-    expect(page.locator("li.poster")).to_have_count(0)
+    expect(page.locator("li.card")).to_have_count(0)
     assert FEED_URL.match(web_app.feed_url(page))
 
 
@@ -394,10 +265,14 @@ def test_everything_works_without_javascript(browser: Browser, web_app: WebApp) 
         sign_in(page, web_app)
         expect(page.get_by_role("button", name="Copy")).to_be_hidden()  # nothing to click that can't work
         assert httpx.get(web_app.feed_url(page)).status_code == 200
-        page.get_by_role("button", name="New feed").click()
+        page.get_by_role("link", name="New feed").click()
         page.get_by_label("Name").fill("No script")
-        page.get_by_role("button", name="Save").click()
-        expect(page.locator("article.feed h2")).to_have_text(["Shows and movies", "No script"])
+        page.get_by_role("button", name="Save and create the feed").click()
+        expect(page.locator("article.feed h2")).to_have_text("No script")
+        expect(page.locator("#notice")).to_contain_text("“No script” is ready")
+        switcher = page.get_by_role("navigation", name="Your feeds")
+        switcher.get_by_role("link", name=re.compile("^Shows")).click()
+        expect(page.locator("article.feed h2")).to_have_text("Shows and movies")
     finally:
         context.close()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.cli import feeds, run
+from app.cli import feeds, run, users
 from app.cli.doctor import doctor
 from app.cli.errors import EXPECTED, describe
 from app.cli.rekey import rekey
@@ -118,6 +118,10 @@ async def _feeds_revoke(services: Services, args: argparse.Namespace) -> None:
     await feeds.revoke_feed(services, args.feed_id)
 
 
+async def _users_delete(services: Services, args: argparse.Namespace) -> None:
+    await users.delete_user(services, args.user, yes=args.yes)
+
+
 async def _export(services: Services, args: argparse.Namespace) -> None:
     await feeds.export_feed(services, args.feed, out=args.out, values=feeds.option_values(args.set))
 
@@ -182,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         verb(name, summary, _services_verb(work), feed_verbs).add_argument(
             "feed_id", type=int, metavar="FEED_ID")
+
+    user_verbs = verb("users", "delete a user and all their data", None).add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    deletion = verb("delete", "revoke a user's Trakt access and delete them with their feeds, tokens "
+                    "and cached calendars (their feed URLs answer 404 from then on)",
+                    _services_verb(_users_delete), user_verbs)
+    deletion.add_argument("user", metavar="SLUG",
+                          help="the user's Trakt slug (see `airdate feeds list --all`)")
+    deletion.add_argument("--yes", action="store_true", help="really delete; without it nothing happens")
 
     export = verb("export", "write a feed's .ics to a file or stdout", _services_verb(_export))
     export.add_argument("--feed", type=int, required=True, metavar="FEED_ID")

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.routes.pages import cookies_of, error_page, services_of, signed_in_form
+from app.routes.web import cookies_of, error_page, services_of, signed_in_form
 from app.signin import complete_sign_in
 from app.trakt import pkce_pair
 from app.upstream import UpstreamError

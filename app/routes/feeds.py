@@ -7,13 +7,16 @@ gzip only when asked, `text/calendar` whatever the client says it accepts.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import re
 from datetime import date, datetime
 from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.container import Services
@@ -96,8 +99,10 @@ async def feed_ics(request: Request) -> Response:
     }
     if _etag_matches(request.headers.get("if-none-match"), rendered.etag):
         return Response(status_code=304, headers=headers)
-    if query.download:
-        headers["Content-Disposition"] = f'attachment; filename="{_filename(context.name)}"'
+    # Named after the feed, never the token: a browser that opens the URL saves or shows a file whose
+    # name would otherwise leak the secret into download folders and histories.
+    disposition = "attachment" if query.download else "inline"
+    headers["Content-Disposition"] = f'{disposition}; filename="{_filename(context.name)}"'
     body = rendered.body
     if _accepts_gzip(request.headers.get("accept-encoding", "")):
         body = rendered.gzipped()
@@ -106,18 +111,28 @@ async def feed_ics(request: Request) -> Response:
 
 
 async def feed_json(request: Request) -> Response:
+    """The feed's entries as JSON (docs/feeds-json.md), with its own ETag: the bytes differ from the .ics."""
     found = await _feed(request)
     if isinstance(found, Response):
         return found
     context, rendered, _ = found
-    return JSONResponse(
+    body = json.dumps(
         {
             "name": context.name,
             "options": rendered.options.to_json(),
             "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
         },
-        headers={"ETag": rendered.etag, "Cache-Control": "private, no-cache"},
-    )
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    etag = '"j' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _entry_json(entry: Entry, rendered: RenderedFeed) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-// Copy buttons: shown only when this script runs, so without JavaScript the URL field alone remains
-// (it is read-only and selects on focus). Falls back to a plain selection where the Clipboard API
-// is unavailable (plain-http hosts other than localhost).
+// Copy buttons: shown only when this script runs, so without JavaScript the URL fields alone remain
+// (they are read-only and select on focus). Falls back to a plain selection where the Clipboard API
+// is unavailable (plain-http hosts other than localhost). Everything else on the pages works without it.
 document.querySelectorAll("button[data-copy]").forEach(function (button) {
   var field = document.getElementById(button.dataset.copy);
-  var status = document.getElementById(button.dataset.copy.replace(/-url$/, "-copied"));
+  var group = button.closest(".copy-fields");
+  var status = group ? group.querySelector(".copied") : null;
   button.hidden = false;
   button.addEventListener("click", function () {
     field.focus();
@@ -11,7 +12,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var done = function (message) { if (status) { status.textContent = message; } };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(field.value).then(
-        function () { done("Copied."); },
+        function () { done("Copied " + field.value.split(":")[0] + " URL."); },
         function () { done("Press Ctrl+C (or ⌘C) to copy the selected URL."); }
       );
     } else {
