@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.app",
     "tests.fixtures.rig",
+    "tests.fixtures.figures",
 ]
 
 
