@@ -37,16 +37,33 @@ class Call:
         }
 
 
+FaultBody = Literal["malformed", "html", "object", "huge"]
+REPLACING_BODIES = frozenset({"malformed", "html"})  # served instead of the real answer
+RESHAPING_BODIES = frozenset({"object", "huge"})  # made from the real answer
+
+
 @dataclass
 class Fault:
-    """A scripted misbehaviour for requests under `prefix` (see the control API)."""
+    """A scripted misbehaviour for requests under `prefix` (see the control API).
+
+    `body`: "malformed" (truncated JSON) and "html" (a Cloudflare page) replace the answer;
+    "object" wraps a JSON list answer in an object (a wrong top-level shape) and "huge" appends one
+    junk item padded to `HUGE_BYTES`. `inject` puts the given items before a list answer's own.
+    `hang` holds the request unanswered until the client gives up or the faults are cleared (then
+    it answers `status`, default 503). `seconds` ends the fault that long after it was added, by
+    the sandbox clock, so an outage can last "6 hours" of simulated time.
+    """
 
     prefix: str
     status: int | None = None
     delay_ms: int = 0
-    body: Literal["malformed", "html"] | None = None
+    body: FaultBody | None = None
     retry_after: int | None = None
     times: int | None = None
+    inject: list[Any] | None = None
+    hang: bool = False
+    seconds: int | None = None
+    added_at: datetime | None = None  # set by the sandbox, not by the spec
 
 
 @dataclass
