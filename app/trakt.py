@@ -281,8 +281,12 @@ class TraktClient:
 
     async def calendar(
         self, access_token: str, source: Source, start: date, days: int, *, ignore_watched: bool = False
-    ) -> list[dict[str, Any]]:
-        """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect."""
+    ) -> list[Any]:
+        """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect.
+
+        Only the list itself is checked: its items are Trakt's raw JSON, checked one by one when
+        parsed, so one item that is not an object costs that item and not the chunk.
+        """
         if not 1 <= days <= MAX_CALENDAR_DAYS:
             raise ValueError(f"days must be 1..{MAX_CALENDAR_DAYS}, got {days}")
         params = {"extended": "full"}
@@ -290,8 +294,8 @@ class TraktClient:
             params["ignore_watched"] = "true"
         path = f"/calendars/my/{source.trakt_path}/{start:%Y-%m-%d}/{days}"
         body = await self._get(path, access_token, params)
-        if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
-            raise BadResponse(f"GET {path}: expected a JSON list of objects")
+        if not isinstance(body, list):
+            raise BadResponse(f"GET {path}: expected a JSON list")
         return body
 
     async def _get(self, path: str, access_token: str, params: Mapping[str, str] | None = None) -> Any:
