@@ -67,10 +67,10 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     reader = HotReader(settings.database_url)
     http = create_http_client()
     try:
-        vault = Vault(settings.secret_keys)
         drops = DropLog()
+        vault = Vault(settings.secret_keys)
         trakt = create_trakt(settings, http, clock=clock)
-        tmdb = create_tmdb(settings, http, clock=clock)
+        tmdb = create_tmdb(settings, http, clock=clock, drops=drops)
         connections = ConnectionService(sessions, vault, trakt, clock)
         ttl = timedelta(seconds=settings.cache_ttl)
         calendar = CalendarService(sessions, trakt, connections, clock, ttl=ttl, drops=drops)

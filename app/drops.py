@@ -33,8 +33,11 @@ class DropLog:
         self._remember = remember
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
 
-    def drop(self, source: str, item: object, reason: str) -> None:
-        """Record that `item` from `source` was dropped; logs and counts only the first time."""
+    def drop(self, source: str, item: object, reason: str, *, ids: str | None = None) -> None:
+        """Record that `item` from `source` was dropped; logs and counts only the first time.
+
+        `ids` names the item when the caller knows better than `describe` (a TMDB answer does not
+        carry the id it was asked for)."""
         key = (source, _digest(item))
         if key in self._seen:
             self._seen.move_to_end(key)
@@ -43,7 +46,7 @@ class DropLog:
         if len(self._seen) > self._remember:
             self._seen.popitem(last=False)
         self.counts[source] += 1
-        log.warning("dropped a malformed %s item (%s): %s", source, describe(item), reason)
+        log.warning("dropped a malformed %s item (%s): %s", source, ids or describe(item), reason)
 
     def remembered(self) -> int:
         return len(self._seen)

@@ -56,6 +56,12 @@ def test_wrong_top_level_shape_and_huge_bodies(api: httpx.Client) -> None:
     assert response.json()[:-1] == real
 
 
+def test_a_scripted_answer_replaces_the_real_one(api: httpx.Client) -> None:
+    fault(api, answer={"poster_path": 5}, times=1)
+    response = api.get(CALENDAR)
+    assert (response.status_code, response.json()) == (200, {"poster_path": 5})
+
+
 def test_a_fault_lasts_its_seconds_of_sandbox_time(api: httpx.Client, sandbox: RunningSandbox) -> None:
     fault(api, status=503, seconds=6 * 3600)
     sandbox.clock.advance(hours=5, minutes=59)

@@ -45,6 +45,9 @@ def fault_response(fault: Fault, path: str, clock_now_iso: str) -> Response:
                 "name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 500, "remaining": 0,
                 "until": clock_now_iso,
             }, separators=(",", ":"))
+    if fault.answer is not None:
+        return Response(json.dumps(fault.answer, ensure_ascii=True), status_code=fault.status or 200,
+                        media_type="application/json", headers=headers)
     if fault.body == "malformed":
         return Response(MALFORMED, status_code=fault.status or 200,
                         media_type="application/json", headers=headers)
@@ -77,6 +80,7 @@ class SandboxMiddleware(BaseHTTPMiddleware):
             await self._hang(request)
         replaced = fault is not None and (
             fault.status is not None or fault.body in REPLACING_BODIES or fault.hang
+            or fault.answer is not None
         )
         if fault is not None and replaced:
             until = arrived + timedelta(seconds=fault.retry_after or 0)

@@ -47,11 +47,13 @@ class Fault:
     """A scripted misbehaviour for requests under `prefix` (see the control API).
 
     `body`: "malformed" (truncated JSON) and "html" (a Cloudflare page) replace the answer;
-    "object" wraps a JSON list answer in an object (a wrong top-level shape) and "huge" appends one
-    junk item padded to `HUGE_BYTES`. `inject` puts the given items before a list answer's own.
-    `hang` holds the request unanswered until the client gives up or the faults are cleared (then
-    it answers `status`, default 503). `seconds` ends the fault that long after it was added, by
-    the sandbox clock, so an outage can last "6 hours" of simulated time.
+    "object" wraps a JSON list answer in an object (a wrong top-level shape) and "huge" appends
+    one junk item padded to 10 MB. `inject` puts the given items before a list answer's own.
+    `answer` is a JSON value served as the whole answer (status 200 unless `status` says
+    otherwise), for shapes no real answer has. `hang` holds the request unanswered until the
+    client gives up or the faults are cleared (then it answers `status`, default 503).
+    `seconds` ends the fault that long after it was added, by the sandbox clock, so an outage
+    can last "6 hours" of simulated time.
     """
 
     prefix: str
@@ -61,6 +63,7 @@ class Fault:
     retry_after: int | None = None
     times: int | None = None
     inject: list[Any] | None = None
+    answer: Any = None
     hang: bool = False
     seconds: int | None = None
     added_at: datetime | None = None  # set by the sandbox, not by the spec
