@@ -15,6 +15,7 @@ from collections import Counter
 import httpx
 import pytest
 
+from app.upstream import BadResponse, request_json
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.corpus import BAD_EPISODES, BAD_RELEASES, changed, show_item
@@ -98,3 +99,13 @@ def test_a_bad_body_keeps_the_last_good_calendar(
     assert poller.summaries() == good, case
     assert_every_parser_reads(poller.poll().content, sum(good.values()))
     figures.add(SUITE, "bad body cases (last good calendar kept)")
+
+
+async def test_json_nested_deeper_than_the_decoder_recurses_is_a_bad_response(
+    sandbox: RunningSandbox,
+) -> None:
+    """A RecursionError from the decoder would escape the client's error taxonomy."""
+    add_fault(sandbox, prefix="/calendars/", body="deep")
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(BadResponse, match="malformed JSON"):
+            await request_json(http, "GET", f"{sandbox.url}/calendars/my/shows/2026-11-20/7", retries=0)

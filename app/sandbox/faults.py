@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 CONTROL_PREFIX = "/_sandbox"
 HUGE_BYTES = 10 * 1024 * 1024
+DEEP = b"[" * 100_000 + b"]" * 100_000
 HANG_LIMIT = 120.0  # real seconds: a forgotten hang must not hold a test run's shutdown forever
 HANG_POLL = 0.05
 MALFORMED = b'[{"first_aired": "2026-11-2'
@@ -48,6 +49,9 @@ def fault_response(fault: Fault, path: str, clock_now_iso: str) -> Response:
     if fault.answer is not None:
         return Response(json.dumps(fault.answer, ensure_ascii=True), status_code=fault.status or 200,
                         media_type="application/json", headers=headers)
+    if fault.body == "deep":
+        return Response(DEEP, status_code=fault.status or 200, media_type="application/json",
+                        headers=headers)
     if fault.body == "malformed":
         return Response(MALFORMED, status_code=fault.status or 200,
                         media_type="application/json", headers=headers)

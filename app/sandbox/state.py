@@ -37,8 +37,8 @@ class Call:
         }
 
 
-FaultBody = Literal["malformed", "html", "object", "huge"]
-REPLACING_BODIES = frozenset({"malformed", "html"})  # served instead of the real answer
+FaultBody = Literal["malformed", "html", "deep", "object", "huge"]
+REPLACING_BODIES = frozenset({"malformed", "html", "deep"})  # served instead of the real answer
 RESHAPING_BODIES = frozenset({"object", "huge"})  # made from the real answer
 
 
@@ -46,7 +46,8 @@ RESHAPING_BODIES = frozenset({"object", "huge"})  # made from the real answer
 class Fault:
     """A scripted misbehaviour for requests under `prefix` (see the control API).
 
-    `body`: "malformed" (truncated JSON) and "html" (a Cloudflare page) replace the answer;
+    `body`: "malformed" (truncated JSON), "html" (a Cloudflare page) and "deep" (valid JSON
+    nested deeper than any decoder recurses) replace the answer;
     "object" wraps a JSON list answer in an object (a wrong top-level shape) and "huge" appends
     one junk item padded to 10 MB. `inject` puts the given items before a list answer's own.
     `answer` is a JSON value served as the whole answer (status 200 unless `status` says
