@@ -9,6 +9,7 @@ each bad item is counted once in /metrics however often the cached chunk is pars
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 
@@ -64,8 +65,9 @@ def baseline(running_app: RunningApp, figures: Figures) -> tuple[Poller, Counter
 
 
 def test_bad_items_cost_only_themselves(
-    running_app: RunningApp, sandbox: RunningSandbox, figures: Figures
+    running_app: RunningApp, sandbox: RunningSandbox, figures: Figures, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="app.drops")
     _, good = baseline(running_app, figures)
     add_fault(sandbox, prefix=SHOWS, inject=[*BAD_EPISODES.values(), ABSURD_GOOD])
     add_fault(sandbox, prefix=MOVIES, inject=list(BAD_RELEASES.values()))
@@ -77,6 +79,8 @@ def test_bad_items_cost_only_themselves(
     assert_every_parser_reads(body, sum(good.values()) + 1)
     # Every chunk carried the same bad items and every poll parsed them again: each counts once.
     assert dropped(running_app) == {"shows": len(BAD_EPISODES), "movies": len(BAD_RELEASES)}
+    logged = [record for record in caplog.records if record.name == "app.drops"]
+    assert len(logged) == len(BAD_EPISODES) + len(BAD_RELEASES)  # once each, not once per poll
     figures.add(SUITE, "bad items injected into live answers", len(BAD_EPISODES) + len(BAD_RELEASES))
     figures.add(SUITE, "items dropped (metrics)", sum(dropped(running_app).values()))
     figures.add(SUITE, "events kept", sum(good.values()) + 1)
