@@ -28,6 +28,7 @@ import httpx
 from app import __version__
 from app.clock import Clock, utc_now
 from app.config import Settings
+from app.options import zone_names
 from app.sources import Source
 from app.upstream import (
     AuthRevoked,
@@ -275,7 +276,7 @@ class TraktClient:
             slug=_str(ids, "slug"),
             username=_str(user, "username"),
             uuid=_optional_str(ids, "uuid"),
-            timezone=_str(account, "timezone"),
+            timezone=_zone(account.get("timezone")),
             name=_optional_str(user, "name"),
         )
 
@@ -393,6 +394,12 @@ def _str(obj: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadResponse(f"Trakt response: {key!r} missing or not a string")
     return value
+
+
+def _zone(value: Any) -> str:
+    """The account's IANA time zone; one this machine does not know (or not a string) is UTC, since
+    every feed's window is computed in it and a made-up zone would break them all."""
+    return value if isinstance(value, str) and value in zone_names() else "UTC"
 
 
 def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:

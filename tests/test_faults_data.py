@@ -120,3 +120,13 @@ async def test_json_nested_deeper_than_the_decoder_recurses_is_a_bad_response(
     async with httpx.AsyncClient() as http:
         with pytest.raises(BadResponse, match="malformed JSON"):
             await request_json(http, "GET", f"{sandbox.url}/calendars/my/shows/2026-11-20/7", retries=0)
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "../../etc/localtime", "X" * 300])
+def test_a_time_zone_trakt_sends_that_does_not_exist_is_utc(
+    zone: str, running_app: RunningApp, sandbox: RunningSandbox, figures: Figures
+) -> None:
+    """Trakt's account time zone decides every feed's window; an unknown one must not break them."""
+    sandbox.state.configure({"next_user": {"slug": "elsewhere", "timezone": zone}})
+    poller = Poller(f"{running_app.url}/feeds/{running_app.connect().token}.ics", figures)
+    assert poller.summaries()
