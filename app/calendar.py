@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.clock import Clock
 from app.connections import STATUS_OK, ConnectionService, NeedsReconnect
 from app.db import upsert
+from app.drops import DropLog
 from app.entries import Entry, Episode, parse_episodes, parse_releases
 from app.groupwrite import GroupWriter
 from app.models import CalendarChunk, User
@@ -144,7 +145,7 @@ class _Chunk:
 @dataclass(frozen=True)
 class _Answer:
     chunk: _Chunk
-    payload: list[dict[str, Any]]
+    payload: list[Any]
 
 
 class _Leases:
@@ -189,8 +190,10 @@ class CalendarService:
         lease: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.05,
         sleep: Sleep = asyncio.sleep,
+        drops: DropLog | None = None,
     ) -> None:
         self._sessions = session_factory
+        self.drops = drops or DropLog()  # items dropped while parsing cached chunks, for /metrics
         self._trakt = trakt
         self._connections = connections
         self._limits = limits
@@ -494,7 +497,7 @@ class CalendarService:
                 incomplete = True
                 continue
             expiries.append(row.expires_at)
-            for entry in _parse(chunk.source, row.payload or []):
+            for entry in _parse(chunk.source, row.payload or [], self.drops):
                 if _in_window(entry, window, first, after):
                     found.setdefault(_identity(entry), entry)
         return CalendarResult(
@@ -527,19 +530,21 @@ def _outside_backoff(row: CalendarChunk | None, now: datetime) -> bool:
     return row is None or row.retry_after is None or row.retry_after <= now
 
 
-def _content_hash(payload: list[dict[str, Any]]) -> str:
+def _content_hash(payload: list[Any]) -> str:
+    """surrogatepass: a JSON `\\ud800` escape decodes to a lone surrogate, which plain UTF-8 refuses."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _parse(source: Source, payload: Iterable[dict[str, Any]]) -> list[Entry]:
+def _parse(source: Source, payload: Iterable[object], drops: DropLog) -> list[Entry]:
+    """Entries of a cached chunk, parsed again on every rendering; bad items go to `drops`."""
     if source.kind == "episodes":
-        return list(parse_episodes(payload))
-    return list(parse_releases(payload, source.kind))
+        return list(parse_episodes(payload, drops, source=source.name))
+    return list(parse_releases(payload, source.kind, drops, source=source.name))
 
 
 def _in_window(entry: Entry, window: Window, first: datetime, after: datetime) -> bool:

@@ -22,6 +22,7 @@ from app.config import Settings
 from app.connections import ConnectionService
 from app.crypto import Vault
 from app.db import HotReader, create_engine, create_session_factory
+from app.drops import DropLog
 from app.feeds import FeedService
 from app.posters import PosterService
 from app.ratelimits import TraktLimits
@@ -47,6 +48,7 @@ class Services:
     accounts: Accounts
     feeds: FeedService
     refresher: Refresher
+    drops: DropLog  # malformed upstream items dropped by this process (Trakt and TMDB alike)
 
 
 def create_http_client() -> httpx.AsyncClient:
@@ -67,13 +69,14 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     reader = HotReader(settings.database_url)
     http = create_http_client()
     try:
+        drops = DropLog()
         vault = Vault(settings.secret_keys)
         trakt = create_trakt(settings, http, clock=clock)
-        tmdb = create_tmdb(settings, http, clock=clock)
+        tmdb = create_tmdb(settings, http, clock=clock, drops=drops)
         limits = TraktLimits(sessions, clock)
         connections = ConnectionService(sessions, vault, trakt, clock)
         ttl = timedelta(seconds=settings.cache_ttl)
-        calendar = CalendarService(sessions, trakt, connections, limits, clock, ttl=ttl)
+        calendar = CalendarService(sessions, trakt, connections, limits, clock, ttl=ttl, drops=drops)
         posters = PosterService(sessions, tmdb, clock)
         feeds = FeedService(
             sessions, reader, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
@@ -94,6 +97,7 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
             accounts=Accounts(sessions, vault, clock, settings.public_url),
             feeds=feeds,
             refresher=Refresher(sessions, calendar, clock),
+            drops=drops,
         )
     finally:
         await http.aclose()

@@ -9,6 +9,7 @@ from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.drops import DropLog
 from app.feeds import FeedStats
 
 _GROUPS = ("feeds", "auth", "dashboard", "static", "healthz", "readyz", "metrics")
@@ -37,9 +38,9 @@ class RequestCounter:
         await self.app(scope, receive, counting_send)
 
 
-
-def exposition(counts: Counter[tuple[str, int]], feeds: FeedStats) -> str:
-    """Request counts, feed renderings, and what the rendered-feed memory holds."""
+def exposition(counts: Counter[tuple[str, int]], feeds: FeedStats, drops: DropLog) -> str:
+    """Request counts, feed renderings, what the rendered-feed memory holds, and dropped upstream items
+    (each distinct malformed item once, however often its cached chunk is parsed again)."""
     lines = ["# TYPE airdate_http_requests_total counter"]
     for (group, status), value in sorted(counts.items()):
         lines.append(f'airdate_http_requests_total{{group="{group}",status="{status}"}} {value}')
@@ -50,5 +51,8 @@ def exposition(counts: Counter[tuple[str, int]], feeds: FeedStats) -> str:
         f"airdate_feed_memory_entries {feeds.memory_entries}",
         "# TYPE airdate_feed_memory_bytes gauge",
         f"airdate_feed_memory_bytes {feeds.memory_bytes}",
+        "# TYPE airdate_upstream_items_dropped_total counter",
     ]
+    for source, value in sorted(drops.counts.items()):
+        lines.append(f'airdate_upstream_items_dropped_total{{source="{source}"}} {value}')
     return "\n".join(lines) + "\n"

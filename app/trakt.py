@@ -27,6 +27,7 @@ import httpx
 from app import __version__
 from app.clock import Clock, utc_now
 from app.config import Settings
+from app.options import zone_names
 from app.sources import Source
 from app.upstream import (
     AuthRevoked,
@@ -239,7 +240,7 @@ class TraktClient:
             slug=_str(ids, "slug"),
             username=_str(user, "username"),
             uuid=_optional_str(ids, "uuid"),
-            timezone=_str(account, "timezone"),
+            timezone=_zone(account.get("timezone")),
             name=_optional_str(user, "name"),
         )
 
@@ -252,11 +253,13 @@ class TraktClient:
         *,
         gate: Gate,
         ignore_watched: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Any]:
         """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect.
 
         `gate` is the user's limits (`TraktLimits.gate`): every attempt is admitted by it, every 429
         recorded in it, so no process calls Trakt for this user before the time Trakt named.
+        Only the list itself is checked: its items are Trakt's raw JSON, checked one by one when
+        parsed, so one item that is not an object costs that item and not the chunk.
         """
         if not 1 <= days <= MAX_CALENDAR_DAYS:
             raise ValueError(f"days must be 1..{MAX_CALENDAR_DAYS}, got {days}")
@@ -265,8 +268,8 @@ class TraktClient:
             params["ignore_watched"] = "true"
         path = f"/calendars/my/{source.trakt_path}/{start:%Y-%m-%d}/{days}"
         body = await self._get(path, access_token, gate, params)
-        if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
-            raise BadResponse(f"GET {path}: expected a JSON list of objects")
+        if not isinstance(body, list):
+            raise BadResponse(f"GET {path}: expected a JSON list")
         return body
 
     async def _get(
@@ -368,6 +371,12 @@ def _str(obj: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadResponse(f"Trakt response: {key!r} missing or not a string")
     return value
+
+
+def _zone(value: Any) -> str:
+    """The account's IANA time zone; one this machine does not know (or not a string) is UTC, since
+    every feed's window is computed in it and a made-up zone would break them all."""
+    return value if isinstance(value, str) and value in zone_names() else "UTC"
 
 
 def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:

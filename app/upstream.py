@@ -213,7 +213,7 @@ def _decode(response: httpx.Response, where: str, *, strict: bool) -> Any:
     else:
         try:
             return jsonlib.loads(response.content)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        except (ValueError, RecursionError):  # decode errors; nesting deeper than the decoder recurses
             reason = "malformed JSON"
     if not strict:
         return None

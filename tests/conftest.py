@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.rig",
     "tests.fixtures.web",
+    "tests.fixtures.figures",
 ]
 
 

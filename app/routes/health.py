@@ -25,8 +25,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    services = request.app.state.services
     return PlainTextResponse(
-        exposition(request.app.state.request_counts, request.app.state.services.feeds.stats()),
+        exposition(request.app.state.request_counts, services.feeds.stats(), services.drops),
         media_type="text/plain; version=0.0.4",
     )
 

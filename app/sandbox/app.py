@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 from starlette.applications import Starlette
@@ -19,11 +19,20 @@ from app.sandbox.control import Control
 from app.sandbox.faults import SandboxMiddleware
 from app.sandbox.model import Dataset, Episode, EpisodeIds, merge
 from app.sandbox.oauth import OAuth
-from app.sandbox.state import AuthState, Call, Config, DeviceOutcome, Fault
+from app.sandbox.state import (
+    REPLACING_BODIES,
+    RESHAPING_BODIES,
+    AuthState,
+    Call,
+    Config,
+    DeviceOutcome,
+    Fault,
+)
 from app.sandbox.tmdb import TmdbApi
 from app.sandbox.trakt import TraktApi
 
-FAULT_KEYS = frozenset(f.name for f in dataclasses.fields(Fault))
+FAULT_KEYS = frozenset(f.name for f in dataclasses.fields(Fault)) - {"added_at"}
+FAULT_BODIES = REPLACING_BODIES | RESHAPING_BODIES
 OUTCOMES = frozenset(get_args(DeviceOutcome))
 
 
@@ -43,6 +52,7 @@ class Sandbox:
         self.seed = seed
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.fault_epoch = 0  # bumped when faults are cleared: releases hanging requests
         self.config = Config()
         self.auth = AuthState()
         self._overrides: list[tuple[str, int, dict[str, Any]]] = []
@@ -58,7 +68,7 @@ class Sandbox:
 
     def reset(self) -> None:
         self.calls.clear()
-        self.faults.clear()
+        self.clear_faults()
         self.config = Config()
         self.auth = AuthState()
         self._overrides.clear()
@@ -88,8 +98,18 @@ class Sandbox:
             if call.path.startswith(prefix) and (user is None or call.user == user)
         )
 
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self.fault_epoch += 1
+
     def take_fault(self, path: str, user: str | None = None) -> Fault | None:
-        """The first fault matching `path` (and the caller's user), consuming one of its `times`."""
+        """The first live fault matching `path` (and the caller's user), consuming one of its `times`."""
+        now = self.clock()
+        self.faults = [
+            f for f in self.faults
+            if f.seconds is None or f.added_at is None
+            or now < f.added_at + timedelta(seconds=f.seconds)
+        ]
         for fault in self.faults:
             if path.startswith(fault.prefix) and fault.user in (None, user):
                 if fault.times is not None:
@@ -105,17 +125,22 @@ class Sandbox:
             unknown = set(spec) - FAULT_KEYS
             if unknown or not isinstance(spec.get("prefix"), str):
                 raise ValueError(f"fault needs a string prefix; unknown keys {sorted(unknown)}")
-            if spec.get("body") not in (None, "malformed", "html"):
-                raise ValueError("fault body must be 'malformed', 'html' or null")
+            if spec.get("body") is not None and spec["body"] not in FAULT_BODIES:
+                raise ValueError(f"fault body must be one of {sorted(FAULT_BODIES)} or null")
             if spec.get("user") is not None and not isinstance(spec["user"], str):
                 raise ValueError("fault user must be a user's slug or null")
             if not isinstance(spec.get("retry_after_date", False), bool):
                 raise ValueError("fault retry_after_date must be a boolean")
-            for key in ("status", "delay_ms", "retry_after", "times"):
+            for key in ("status", "delay_ms", "retry_after", "times", "seconds"):
                 value = spec.get(key)
                 if value is not None and (type(value) is not int or value < 1):
                     raise ValueError(f"fault {key} must be a positive integer or null")
-            parsed.append(Fault(**{**spec, "delay_ms": spec.get("delay_ms") or 0}))
+            if spec.get("inject") is not None and not isinstance(spec["inject"], list):
+                raise ValueError("fault inject must be a list of items or null")
+            if not isinstance(spec.get("hang", False), bool):
+                raise ValueError("fault hang must be a boolean")
+            parsed.append(Fault(**{**spec, "delay_ms": spec.get("delay_ms") or 0},
+                                added_at=self.clock()))
         self.faults.extend(parsed)
 
     def configure(self, changes: dict[str, Any]) -> None:

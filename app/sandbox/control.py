@@ -90,7 +90,7 @@ class Control:
 
     async def faults(self, request: Request) -> Response:
         if request.method == "DELETE":
-            self.sb.faults.clear()
+            self.sb.clear_faults()
         else:
             body = await _json(request)
             self.sb.add_faults(body if isinstance(body, list) else [body])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
@@ -17,13 +18,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp
 
-from app.sandbox.state import Call, Fault
+from app.sandbox.state import REPLACING_BODIES, RESHAPING_BODIES, Call, Fault
 from app.sandbox.web import tmdb_error
 
 if TYPE_CHECKING:
     from app.sandbox.app import Sandbox
 
 CONTROL_PREFIX = "/_sandbox"
+HUGE_BYTES = 10 * 1024 * 1024
+DEEP = b"[" * 100_000 + b"]" * 100_000
+HANG_LIMIT = 120.0  # real seconds: a forgotten hang must not hold a test run's shutdown forever
+HANG_POLL = 0.05
 MALFORMED = b'[{"first_aired": "2026-11-2'
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Access denied | api.trakt.tv used Cloudflare to "
@@ -47,6 +52,12 @@ def fault_response(fault: Fault, path: str, until: datetime) -> Response:
                 "name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 500, "remaining": 0,
                 "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }, separators=(",", ":"))
+    if fault.answer is not None:
+        return Response(json.dumps(fault.answer, ensure_ascii=True), status_code=fault.status or 200,
+                        media_type="application/json", headers=headers)
+    if fault.body == "deep":
+        return Response(DEEP, status_code=fault.status or 200, media_type="application/json",
+                        headers=headers)
     if fault.body == "malformed":
         return Response(MALFORMED, status_code=fault.status or 200,
                         media_type="application/json", headers=headers)
@@ -77,9 +88,17 @@ class SandboxMiddleware(BaseHTTPMiddleware):
         fault = self.sb.take_fault(path, user)
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
-        if fault is not None and (fault.status is not None or fault.body is not None):
+        if fault is not None and fault.hang:
+            await self._hang(request)
+        replaced = fault is not None and (
+            fault.status is not None or fault.body in REPLACING_BODIES or fault.hang
+            or fault.answer is not None
+        )
+        if fault is not None and replaced:
             until = arrived + timedelta(seconds=fault.retry_after or 0)
             response = fault_response(fault, path, until)
+        elif fault is not None and (fault.inject is not None or fault.body in RESHAPING_BODIES):
+            response = await _reshaped(await call_next(request), fault)
         else:
             response = await call_next(request)
         self.sb.calls.append(Call(
@@ -92,3 +111,33 @@ class SandboxMiddleware(BaseHTTPMiddleware):
             user=user,
         ))
         return response
+
+    async def _hang(self, request: Request) -> None:
+        """Answer nothing until the client goes away or the faults are cleared (or HANG_LIMIT)."""
+        epoch, deadline = self.sb.fault_epoch, time.monotonic() + HANG_LIMIT
+        while self.sb.fault_epoch == epoch and time.monotonic() < deadline:
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(HANG_POLL)
+
+
+async def _reshaped(response: Response, fault: Fault) -> Response:
+    """The real JSON list answer, with items injected, wrapped in an object, or padded to 10 MB.
+
+    Serialized with ASCII escapes, so injected lone surrogates travel as `\\ud800` as they would
+    from an upstream that escapes them; anything but a 200 JSON list passes through unchanged.
+    """
+    raw = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        items = None
+    headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+    if response.status_code != 200 or not isinstance(items, list):
+        return Response(raw, status_code=response.status_code, headers=headers,
+                        media_type=response.headers.get("content-type"))
+    items = [*(fault.inject or []), *items]
+    if fault.body == "huge":
+        items.append({"padding": "x" * HUGE_BYTES})
+    shaped: object = {"items": items} if fault.body == "object" else items
+    return Response(json.dumps(shaped, ensure_ascii=True), headers=headers, media_type="application/json")

@@ -39,6 +39,11 @@ class Call:
         }
 
 
+FaultBody = Literal["malformed", "html", "deep", "object", "huge"]
+REPLACING_BODIES = frozenset({"malformed", "html", "deep"})  # served instead of the real answer
+RESHAPING_BODIES = frozenset({"object", "huge"})  # made from the real answer
+
+
 @dataclass
 class Fault:
     """A scripted misbehaviour for requests under `prefix` (see the control API).
@@ -46,16 +51,30 @@ class Fault:
     `user` (a slug) limits it to requests whose bearer token belongs to that user, as Trakt's
     per-user rate limits are; `retry_after_date` sends `Retry-After` as an HTTP date instead of
     seconds, which RFC 9110 allows and some proxies in front of Trakt do.
+    `body`: "malformed" (truncated JSON), "html" (a Cloudflare page) and "deep" (valid JSON
+    nested deeper than any decoder recurses) replace the answer;
+    "object" wraps a JSON list answer in an object (a wrong top-level shape) and "huge" appends
+    one junk item padded to 10 MB. `inject` puts the given items before a list answer's own.
+    `answer` is a JSON value served as the whole answer (status 200 unless `status` says
+    otherwise), for shapes no real answer has. `hang` holds the request unanswered until the
+    client gives up or the faults are cleared (then it answers `status`, default 503).
+    `seconds` ends the fault that long after it was added, by the sandbox clock, so an outage
+    can last "6 hours" of simulated time.
     """
 
     prefix: str
     status: int | None = None
     delay_ms: int = 0
-    body: Literal["malformed", "html"] | None = None
+    body: FaultBody | None = None
     retry_after: int | None = None
     times: int | None = None
     user: str | None = None
     retry_after_date: bool = False
+    inject: list[Any] | None = None
+    answer: Any = None
+    hang: bool = False
+    seconds: int | None = None
+    added_at: datetime | None = None  # set by the sandbox, not by the spec
 
 
 @dataclass
