@@ -1,5 +1,6 @@
 # The verbs people type. Everything installs itself on first use: a fresh machine needs only
-# Python 3.11+ (and, for `make test`, the system packages in scripts/system-deps.sh).
+# Python 3.11+. `make test` installs the system packages in scripts/system-deps.sh itself when it
+# runs as root or with passwordless sudo, and otherwise stops at once naming the command to run.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ NODE_DIR := tests/conformance/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo run test lint bench system-deps clean
+.PHONY: help venv demo run test lint bench system-deps ensure-system-deps clean
 
 help:
 	@echo "make demo         run the whole service offline against the sandbox"
@@ -27,7 +28,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+# npm comes with the system packages, so they are ensured first (order-only: cheap when present).
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json | ensure-system-deps
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 
 demo: venv
@@ -37,7 +39,7 @@ run: venv
 	$(BIN)/airdate migrate
 	$(BIN)/airdate serve
 
-test: venv $(NODE_STAMP)
+test: ensure-system-deps venv $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -49,6 +51,9 @@ bench: venv
 
 system-deps:
 	bash scripts/system-deps.sh
+
+ensure-system-deps:
+	@bash scripts/ensure-system-deps.sh
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache
