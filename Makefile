@@ -10,7 +10,7 @@ NODE_DIR := tests/conformance/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo run test lint bench system-deps ensure-system-deps clean
+.PHONY: help venv demo run test lint bench system-deps ensure-system-deps lock clean
 
 help:
 	@echo "make demo         run the whole service offline against the sandbox"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint         ruff + mypy"
 	@echo "make bench        benchmarks, printed as ratios against same-run baselines"
 	@echo "make system-deps  install the system packages the tests need (Debian, as root)"
+	@echo "make lock         refresh requirements.lock (UPGRADE=1 or UPGRADE=package to move pins)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ system-deps:
 
 ensure-system-deps:
 	@bash scripts/ensure-system-deps.sh
+
+lock:
+	bash scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache
