@@ -10,7 +10,7 @@ NODE_DIR := tests/conformance/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo run test lint bench system-deps ensure-system-deps lock clean
+.PHONY: help venv demo run test lint bench system-deps ensure-system-deps lock image-test clean
 
 help:
 	@echo "make demo         run the whole service offline against the sandbox"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint         ruff + mypy"
 	@echo "make bench        benchmarks, printed as ratios against same-run baselines"
 	@echo "make system-deps  install the system packages the tests need (Debian, as root)"
+	@echo "make image-test   build the Docker image and run it on a real engine (installs docker.io)"
 	@echo "make lock         refresh requirements.lock (UPGRADE=1 or UPGRADE=package to move pins)"
 
 $(STAMP): pyproject.toml
@@ -55,6 +56,11 @@ system-deps:
 
 ensure-system-deps:
 	@bash scripts/ensure-system-deps.sh
+
+# Not part of `make test`: it takes minutes and needs a container engine (started if none answers).
+image-test: venv
+	bash scripts/image-deps.sh
+	AIRDATE_IMAGE_TEST=1 $(BIN)/python -m pytest -s tests/image $(PYTEST_ARGS)
 
 lock:
 	bash scripts/lock.sh

@@ -1,0 +1,211 @@
+"""The production image, built and run the way the README says, on a real Docker engine.
+
+Run by `make image-test` (not `make test`). The engine is started here when none answers; one that
+cannot start is a failure with its reason, never a skip. The base is a stand-in for
+python:3.11-slim built from Debian packages (no registry is reachable here), or the image named by
+AIRDATE_IMAGE_BASE; the lock's wheels are downloaded on the host, so the build reaches no network.
+
+The tests run in file order and share one container: each is one check of the issue's list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import icalendar
+import pytest
+
+from tests.fixtures.app import free_port
+from tests.image.docker import check, docker, http_ok, inspect, run, wait_for
+
+TAG = "airdate:image-test"
+NAME = "airdate-image-test"
+VOLUME = "airdate-image-test-data"
+SANDBOX_PORT = 8765  # inside the container, beside the service
+UID = "10001"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[None]:
+    """A Docker engine that answers; stopped afterwards if this test started it."""
+    started = run("bash", "scripts/dockerd.sh", timeout=120, check=False)
+    if started.returncode != 0:
+        pytest.fail(f"no Docker engine: {started.stderr.strip()}")
+    pid = started.stdout.strip()
+    check(f"Docker engine answers ({'started by the test, pid ' + pid if pid else 'already running'})")
+    yield
+    if pid:
+        os.kill(int(pid), signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def image(engine: None) -> str:
+    base = os.environ.get("AIRDATE_IMAGE_BASE") or run(
+        "bash", "scripts/standin-base.sh", timeout=900).stdout.strip().splitlines()[-1]
+    check(f"base image {base}")
+    wheelhouse = run("bash", "scripts/wheelhouse.sh", timeout=600).stdout.strip().splitlines()[-1]
+    started = time.monotonic()
+    docker("build", "--pull=false", "-t", TAG, "--build-arg", f"BASE={base}",
+           "--build-arg", f"WHEELHOUSE={wheelhouse}", ".", timeout=1200)
+    check(f"image built offline from {wheelhouse} in {time.monotonic() - started:.0f} s")
+    return TAG
+
+
+def _remove_leftovers() -> None:
+    docker("rm", "-f", NAME, check=False)
+    docker("volume", "rm", "-f", VOLUME, check=False)
+
+
+@pytest.fixture(scope="module")
+def env_file(image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The .env a person writes, with the key made inside Docker as deploy/.env.example says."""
+    key = docker("run", "--rm", image, "airdate", "keygen").stdout.strip()
+    assert key and "\n" not in key
+    port = free_port()
+    sandbox = f"http://127.0.0.1:{SANDBOX_PORT}"
+    path = tmp_path_factory.mktemp("env") / ".env"
+    path.write_text("\n".join([
+        f"AIRDATE_SECRET_KEYS={key}",
+        f"AIRDATE_PUBLIC_URL=http://127.0.0.1:{port}",
+        "AIRDATE_TRAKT_CLIENT_ID=sandbox-client-id",
+        "AIRDATE_TRAKT_CLIENT_SECRET=sandbox-client-secret",
+        "AIRDATE_TMDB_TOKEN=sandbox-tmdb-token",
+        f"AIRDATE_TRAKT_API_URL={sandbox}",
+        f"AIRDATE_TRAKT_AUTH_URL={sandbox}",
+        f"AIRDATE_TMDB_API_URL={sandbox}",
+        "",
+    ]))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_url(env_file: Path) -> str:
+    for line in env_file.read_text().splitlines():
+        if line.startswith("AIRDATE_PUBLIC_URL="):
+            return line.split("=", 1)[1]
+    raise AssertionError("no public URL in the env file")
+
+
+def _docker_run(image: str, env_file: Path, base_url: str) -> None:
+    """The README's command, with the port published on loopback only."""
+    port = base_url.rsplit(":", 1)[1]
+    docker("run", "-d", "--name", NAME, "-p", f"127.0.0.1:{port}:8000", "-v", f"{VOLUME}:/app/data",
+           "--env-file", str(env_file), image)
+
+
+def _wait_healthz(base_url: str) -> None:
+    def answered() -> httpx.Response | None:
+        if inspect(NAME, "{{.State.Running}}") != "true":
+            logs = docker("logs", NAME, check=False)
+            raise AssertionError(f"the container stopped:\n{logs.stdout}\n{logs.stderr}")
+        return http_ok(f"{base_url}/healthz")
+
+    wait_for("/healthz answering", answered, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def container(image: str, env_file: Path, base_url: str) -> Iterator[str]:
+    _remove_leftovers()
+    _docker_run(image, env_file, base_url)
+    try:
+        _wait_healthz(base_url)
+        yield NAME
+    finally:
+        _remove_leftovers()
+
+
+@pytest.fixture(scope="module")
+def feed_url(container: str) -> str:
+    """Sign in with the sandbox run inside the container (`airdate connect`, as an operator would)."""
+    docker("exec", "-d", container, "airdate", "sandbox", "--port", str(SANDBOX_PORT))
+    probe = (f"import urllib.request; urllib.request.urlopen("
+             f"'http://127.0.0.1:{SANDBOX_PORT}/_sandbox/users', timeout=2)")
+    wait_for("the sandbox in the container", lambda: docker(
+        "exec", container, "python", "-c", probe, check=False).returncode == 0 or None, timeout=30)
+    signed_in = json.loads(docker("exec", container, "airdate", "connect", "--json", timeout=60).stdout)
+    check(f"signed in as {signed_in['user']!r} with `docker exec ... airdate connect` against the sandbox")
+    url: str = signed_in["feed_url"]
+    return url
+
+
+POLLS = 3
+
+
+def test_healthz_and_readyz_answer(container: str, base_url: str) -> None:
+    assert httpx.get(f"{base_url}/healthz", timeout=5).text == "ok\n"
+    ready = httpx.get(f"{base_url}/readyz", timeout=5)
+    assert ready.status_code == 200, ready.text
+    check("/healthz and /readyz answer 200")
+
+
+def test_the_server_is_pid_1_under_a_numeric_non_root_user(container: str) -> None:
+    assert inspect(container, "{{.Config.User}}") == f"{UID}:{UID}"
+    assert docker("exec", container, "id", "-u").stdout.strip() == UID
+    status = docker("exec", container, "cat", "/proc/1/status").stdout
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    assert uid_line.split()[1:] == [UID] * 4, uid_line
+    command = docker("exec", container, "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert any(part.endswith("airdate") for part in command) and "serve" in command, command
+    check(f"PID 1 is `{' '.join(command).strip()}` running as uid {UID}, not a shell")
+
+
+def test_the_health_status_turns_healthy(container: str) -> None:
+    status = wait_for("health status healthy", lambda: (
+        inspect(container, "{{.State.Health.Status}}") == "healthy" or None), timeout=90)
+    assert status
+    check("docker reports the container healthy")
+
+
+def test_a_signed_in_feed_parses(feed_url: str) -> None:
+    for _ in range(POLLS):
+        response = httpx.get(feed_url, timeout=30)
+        assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(response.content)
+    events = list(calendar.walk("VEVENT"))
+    assert events, "the feed has no events"
+    check(f"the feed parses: {len(events)} events, {len(response.content)} bytes, polled {POLLS} times")
+
+
+def test_docker_stop_is_graceful_and_flushes_the_poll_counts(container: str, feed_url: str) -> None:
+    started = time.monotonic()
+    docker("stop", container, timeout=30)
+    elapsed = time.monotonic() - started
+    exit_code = inspect(container, "{{.State.ExitCode}}")
+    logs = docker("logs", container).stderr
+    assert elapsed < 5, f"docker stop took {elapsed:.1f} s (SIGTERM did not reach the server)"
+    assert exit_code == "0", f"exit code {exit_code}:\n{logs}"
+    check(f"docker stop took {elapsed:.1f} s, exit code 0")
+
+    docker("start", container)
+    _wait_healthz(feed_url.split("/feeds/")[0])
+    listed = json.loads(docker("exec", container, "airdate", "feeds", "list", "--json").stdout)
+    counts = [feed["poll_count"] for feed in listed]
+    assert counts == [POLLS], f"poll counts after the stop: {counts}"
+    check(f"the {POLLS} polls were written at shutdown and survive a restart")
+
+
+def test_data_survives_a_restart_and_a_re_create(container: str, image: str, env_file: Path,
+                                                   base_url: str, feed_url: str) -> None:
+    docker("restart", container, timeout=30)
+    _wait_healthz(base_url)
+    assert httpx.get(feed_url, timeout=30).status_code == 200
+    check("the feed still answers after docker restart")
+
+    docker("rm", "-f", container)
+    _docker_run(image, env_file, base_url)
+    _wait_healthz(base_url)
+    response = httpx.get(feed_url, timeout=30)
+    assert response.status_code == 200, response.text
+    assert icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+    check(f"the feed still answers from a new container on the volume {VOLUME}")
+
