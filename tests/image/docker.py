@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # The legacy builder is what this machine's Debian engine has; the Dockerfile must build with it.
 ENV = {**os.environ, "DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
 
+TAG = "airdate:image-test"
+SANDBOX_PORT = 8765  # inside the container, beside the service
+
 T = TypeVar("T")
 
 
