@@ -11,6 +11,7 @@ The tests run in file order and share one container: each is one check of the is
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +24,13 @@ from tests.image.docker import SANDBOX_PORT, check, docker, http_ok, inspect, wa
 
 NAME = "airdate-image-test"
 VOLUME = "airdate-image-test-data"
+RESTORED = "airdate-image-test-restored"
 UID = "10001"
 
 
 def _remove_leftovers() -> None:
     docker("rm", "-f", NAME, check=False)
-    docker("volume", "rm", "-f", VOLUME, check=False)
+    docker("volume", "rm", "-f", VOLUME, RESTORED, check=False)
 
 
 def _docker_run(image: str, env_file: Path, base_url: str) -> None:
@@ -145,3 +147,37 @@ def test_data_survives_a_restart_and_a_re_create(container: str, image: str, env
     assert icalendar.Calendar.from_ical(response.content).walk("VEVENT")
     check(f"the feed still answers from a new container on the volume {VOLUME}")
 
+
+
+# The commands of docs/deployment.md "Backup and restore (SQLite)", character for character: the image
+# has no sqlite3 binary, so Python's sqlite3 backup API makes a consistent copy of the live database.
+BACKUP = ("import sqlite3; src = sqlite3.connect('/app/data/airdate.db'); "
+          "dst = sqlite3.connect('/app/data/backup.db'); src.backup(dst); dst.close()")
+RESTORE = ("import sqlite3; src = sqlite3.connect('/backup/airdate-backup.db'); "
+           "dst = sqlite3.connect('/app/data/airdate.db'); src.backup(dst); dst.close()")
+
+
+def test_a_backup_made_in_the_container_restores_into_a_new_volume(
+    container: str, image: str, env_file: Path, base_url: str, feed_url: str, tmp_path: Path
+) -> None:
+    docker("exec", container, "python", "-c", BACKUP)
+    tmp_path.chmod(0o755)  # the restore runs as uid 10001 and reads this directory
+    copy = tmp_path / "airdate-backup.db"
+    docker("cp", f"{container}:/app/data/backup.db", str(copy))
+    docker("exec", container, "rm", "/app/data/backup.db")
+    copy.chmod(0o644)
+    with sqlite3.connect(copy) as db:
+        (feeds,) = db.execute("SELECT count(*) FROM feeds").fetchone()
+    assert feeds == 1
+    check("backup made inside the container with Python's sqlite3 and copied out with docker cp")
+
+    docker("rm", "-f", container)
+    docker("run", "--rm", "-v", f"{RESTORED}:/app/data", "-v", f"{tmp_path}:/backup:ro", image,
+           "python", "-c", RESTORE)
+    port = base_url.rsplit(":", 1)[1]
+    docker("run", "-d", "--name", NAME, "-p", f"127.0.0.1:{port}:8000", "-v", f"{RESTORED}:/app/data",
+           "--env-file", str(env_file), image)
+    _wait_healthz(base_url)
+    response = httpx.get(feed_url, timeout=30)
+    assert response.status_code == 200, response.text
+    check(f"the backup restored into the new volume {RESTORED} serves the same feed URL")
