@@ -135,3 +135,10 @@ def test_the_installed_service_renders_templates_and_static_files(served: str) -
     assert css.status_code == 200
     assert css.content == (ROOT / "app" / "static" / "airdate.css").read_bytes()
 
+
+
+def test_the_wheel_version_is_the_one_feeds_announce(wheel: Path) -> None:
+    """pyproject's version and `app.__version__` (in every feed's PRODID) are bumped together."""
+    from app import __version__
+
+    assert wheel.name == f"airdate-{__version__}-py3-none-any.whl"
