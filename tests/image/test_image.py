@@ -96,6 +96,17 @@ def test_the_server_is_pid_1_under_a_numeric_non_root_user(container: str) -> No
     check(f"PID 1 is `{' '.join(command).strip()}` running as uid {UID}, not a shell")
 
 
+def test_the_code_is_an_installed_wheel_with_bytecode_compiled_at_build_time(container: str) -> None:
+    probe = ("import app, os, pathlib, sys; root = pathlib.Path(app.__file__).parent; "
+             "print(root); print(len(list(root.rglob('*.cpython-311.pyc')))); "
+             "print(os.access(root, os.W_OK)); print((root / 'migrations' / 'env.py').is_file())")
+    root, compiled, writable, migrations = docker("exec", container, "python", "-c", probe).stdout.split()
+    assert root.startswith("/opt/venv/lib/") and root.endswith("/site-packages/app"), root
+    assert int(compiled) >= 40, f"only {compiled} .pyc files under {root}"
+    assert writable == "False" and migrations == "True"
+    check(f"the service runs from the installed wheel in {root}, {compiled} modules precompiled")
+
+
 def test_the_health_status_turns_healthy(container: str) -> None:
     status = wait_for("health status healthy", lambda: (
         inspect(container, "{{.State.Health.Status}}") == "healthy" or None), timeout=90)
