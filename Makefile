@@ -66,4 +66,5 @@ lock:
 	bash scripts/lock.sh
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache \
+	    .wheelhouse build
