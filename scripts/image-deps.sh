@@ -11,7 +11,7 @@ done
 (( ${#missing[@]} )) || exit 0
 
 packages=(docker.io mmdebstrap docker-compose)
-install=(apt-get install -y --no-install-recommends "${packages[@]}")
+install=(apt-get install -y -o DPkg::Lock::Timeout=300 --no-install-recommends "${packages[@]}")
 if [[ ${EUID} -eq 0 ]]; then
     sudo=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then

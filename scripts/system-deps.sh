@@ -23,7 +23,7 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 apt-get update
-apt-get install -y --no-install-recommends "${packages[@]}"
+apt-get install -y -o DPkg::Lock::Timeout=300 --no-install-recommends "${packages[@]}"
 
 # Fail loudly here rather than in the middle of a test run.
 if ! missing="$(bash "$(dirname "$0")/check-system-deps.sh")"; then
