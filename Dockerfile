@@ -5,7 +5,7 @@
 # BASE is python:3.11-slim pinned by digest (bookworm, 3.11.7, the Python the tests run on). The digest
 # was read from a public Dockerfile, not checked against Docker Hub from here; to move it, run
 # `docker buildx imagetools inspect python:3.11-slim-bookworm` and paste the new digest. CI passes a
-# stand-in built from Debian packages (scripts/standin-base.sh) because it reaches no registry.
+# stand-in built from Debian packages (scripts/standin-image.sh python) because it reaches no registry.
 ARG BASE=python:3.11.7-slim-bookworm@sha256:8f64a67710f3d981cf3008d6f9f1dbe61accd7927f165f4e37ea3f8b883ccc3f
 
 # --- deps: the locked dependencies in a virtualenv. Changes only when requirements.lock does, so a

@@ -39,7 +39,7 @@ def engine() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def image(engine: None) -> str:
     base = os.environ.get("AIRDATE_IMAGE_BASE") or run(
-        "bash", "scripts/standin-base.sh", timeout=900).stdout.strip().splitlines()[-1]
+        "bash", "scripts/standin-image.sh", "python", timeout=900).stdout.strip().splitlines()[-1]
     check(f"base image {base}")
     wheelhouse = run("bash", "scripts/wheelhouse.sh", timeout=600).stdout.strip().splitlines()[-1]
     started = time.monotonic()
