@@ -1,5 +1,6 @@
 # The verbs people type. Everything installs itself on first use: a fresh machine needs only
-# Python 3.11+ (and, for `make test`, the system packages in scripts/system-deps.sh).
+# Python 3.11+. `make test` installs the system packages in scripts/system-deps.sh itself when it
+# runs as root or with passwordless sudo, and otherwise stops at once naming the command to run.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ NODE_DIR := tests/conformance/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo run test lint bench system-deps clean
+.PHONY: help venv demo run test lint bench system-deps ensure-system-deps lock image-test clean
 
 help:
 	@echo "make demo         run the whole service offline against the sandbox"
@@ -18,6 +19,8 @@ help:
 	@echo "make lint         ruff + mypy"
 	@echo "make bench        benchmarks, printed as ratios against same-run baselines"
 	@echo "make system-deps  install the system packages the tests need (Debian, as root)"
+	@echo "make image-test   build the Docker image and run it on a real engine (installs docker.io)"
+	@echo "make lock         refresh requirements.lock (UPGRADE=1 or UPGRADE=package to move pins)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +30,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+# npm comes with the system packages, so they are ensured first (order-only: cheap when present).
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json | ensure-system-deps
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 
 demo: venv
@@ -37,7 +41,7 @@ run: venv
 	$(BIN)/airdate migrate
 	$(BIN)/airdate serve
 
-test: venv $(NODE_STAMP)
+test: ensure-system-deps venv $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -50,5 +54,17 @@ bench: venv
 system-deps:
 	bash scripts/system-deps.sh
 
+ensure-system-deps:
+	@bash scripts/ensure-system-deps.sh
+
+# Not part of `make test`: it takes minutes and needs a container engine (started if none answers).
+image-test: venv
+	bash scripts/image-deps.sh
+	AIRDATE_IMAGE_TEST=1 $(BIN)/python -m pytest -s tests/image $(PYTEST_ARGS)
+
+lock:
+	bash scripts/lock.sh
+
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules tests/conformance/.build .pytest_cache .mypy_cache .ruff_cache \
+	    .wheelhouse build

@@ -26,7 +26,10 @@ from app.db import create_engine
 
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The Alembic scripts. In a source checkout `app/migrations` is a symlink to the repository's
+# top-level `migrations/`; in an installed wheel it is the copy the wheel carries (package data).
+# One path for both, so `airdate migrate` never looks beside site-packages.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:

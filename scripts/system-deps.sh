@@ -23,11 +23,11 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 apt-get update
-apt-get install -y --no-install-recommends "${packages[@]}"
+apt-get install -y -o DPkg::Lock::Timeout=300 --no-install-recommends "${packages[@]}"
 
 # Fail loudly here rather than in the middle of a test run.
-for tool in gcc pkg-config calcurse node npm chromium chromedriver; do
-    command -v "${tool}" >/dev/null || { echo "system-deps.sh: ${tool} missing after install" >&2; exit 1; }
-done
-pkg-config --exists libical || { echo "system-deps.sh: libical.pc not found" >&2; exit 1; }
+if ! missing="$(bash "$(dirname "$0")/check-system-deps.sh")"; then
+    echo "system-deps.sh: still missing after install: ${missing}" >&2
+    exit 1
+fi
 echo "system-deps.sh: all system dependencies present"
