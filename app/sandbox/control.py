@@ -54,6 +54,8 @@ class Control:
             Route("/_sandbox/faults", _bad_input(self.faults), methods=["POST", "DELETE"]),
             Route("/_sandbox/config", _bad_input(self.config), methods=post),
             Route("/_sandbox/revoke_user", _bad_input(self.revoke_user), methods=post),
+            Route("/_sandbox/invalidate_access", _bad_input(self.invalidate_access), methods=post),
+            Route("/_sandbox/refreshes", self.refreshes, methods=["GET"]),
             Route("/_sandbox/overrides", _bad_input(self.override), methods=post),
             Route("/_sandbox/drop_grow", _bad_input(self.drop_grow), methods=post),
             Route("/_sandbox/drop_shrink", _bad_input(self.drop_shrink), methods=post),
@@ -102,6 +104,15 @@ class Control:
     async def revoke_user(self, request: Request) -> Response:
         body = await _json(request)
         return JSONResponse({"revoked": self.sb.auth.revoke_user(str(body["slug"]))})
+
+    async def invalidate_access(self, request: Request) -> Response:
+        """401 on every current access token of the user, although none has expired; refresh works."""
+        body = await _json(request)
+        return JSONResponse({"invalidated": self.sb.auth.invalidate_access(str(body["slug"]))})
+
+    async def refreshes(self, request: Request) -> Response:
+        """Every refresh token spent, in order, with the sandbox-clock instant of the spend."""
+        return JSONResponse({"refreshes": [spend.as_json() for spend in self.sb.auth.spends]})
 
     async def override(self, request: Request) -> Response:
         body = await _json(request)

@@ -81,6 +81,7 @@ class Token:
     created_at: int
     expires_in: int
     valid: bool = True
+    access_valid: bool = True  # False once the access token alone was invalidated; refresh still works
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +112,17 @@ class AuthCode:
     user: User
 
 
+@dataclass(frozen=True)
+class Spend:
+    """One refresh token spent: when (sandbox clock) and for whom, so tests can time what follows."""
+
+    slug: str
+    at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"slug": self.slug, "at": self.at.isoformat()}
+
+
 @dataclass
 class RateWindow:
     started: datetime
@@ -127,6 +139,7 @@ class AuthState:
     device_codes: dict[str, DeviceCode] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     refreshes: dict[str, int] = field(default_factory=dict)
+    spends: list[Spend] = field(default_factory=list)
     windows: dict[str, RateWindow] = field(default_factory=dict)
 
     def claim_user(self, config: Config) -> User:
@@ -165,6 +178,7 @@ class AuthState:
         if old is None or not old.valid:
             return None
         self.refreshes[old.user.slug] = self.refreshes.get(old.user.slug, 0) + 1
+        self.spends.append(Spend(old.user.slug, now))
         return self.issue(old.user, now, ttl)
 
     def revoke(self, token: str) -> None:
@@ -179,9 +193,25 @@ class AuthState:
             self.revoke(token.access_token)
         return len(revoked)
 
+    def invalidate_access(self, slug: str) -> int:
+        """End every live access token of a user before its expiry, keeping the refresh tokens.
+
+        What Trakt does when it changes token lifetimes: API calls answer 401 until the client
+        refreshes, and the refresh succeeds.
+        """
+        live = [t for t in self.tokens.values() if t.user.slug == slug and t.valid and t.access_valid]
+        for token in live:
+            token.access_valid = False
+        return len(live)
+
+    def refresh_valid(self, refresh_token: str) -> bool:
+        """Whether this refresh token can still be spent (not used, not revoked)."""
+        found = self.refresh_index.get(refresh_token)
+        return found is not None and found.valid
+
     def bearer(self, token: str, now: datetime) -> Token | None:
         found = self.tokens.get(token)
-        if found is None or not found.valid:
+        if found is None or not found.valid or not found.access_valid:
             return None
         if now.timestamp() >= found.created_at + found.expires_in:
             return None
