@@ -38,7 +38,7 @@ from app.models import CalendarChunk, User
 from app.singleflight import SingleFlight
 from app.sources import SOURCES, Source
 from app.trakt import TraktClient
-from app.upstream import AuthRevoked, RateLimited, Sleep, UpstreamError
+from app.upstream import RateLimited, Sleep, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -296,16 +296,13 @@ class CalendarService:
 
     async def _fetch(self, chunk: _Chunk) -> Outcome:
         try:
-            token = await self._connections.access_token(chunk.user_id)
-            payload = await self._trakt.calendar(
-                token, chunk.source, chunk.start, chunk.days, ignore_watched=chunk.ignore_watched
+            payload = await self._connections.call(
+                chunk.user_id,
+                lambda token: self._trakt.calendar(
+                    token, chunk.source, chunk.start, chunk.days, ignore_watched=chunk.ignore_watched
+                ),
             )
-        except NeedsReconnect:
-            await self._release(chunk, {})
-            return "reconnect"
-        except AuthRevoked as exc:
-            log.warning("calendar %s: %s; marking the connection for reconnect", chunk.describe(), exc)
-            await self._connections.mark_needs_reconnect(chunk.user_id, str(exc))
+        except NeedsReconnect:  # only Trakt refusing the refresh token; a 401 is refreshed first
             await self._release(chunk, {})
             return "reconnect"
         except UpstreamError as exc:

@@ -90,8 +90,7 @@ async def check_trakt_users(report: Report, services: Services) -> None:
                        f"and sign in as {slug}")
             continue
         try:
-            token = await services.connections.access_token(user_id)
-            who = await services.trakt.user_settings(token)
+            who = await services.connections.call(user_id, services.trakt.user_settings)
         except EXPECTED as exc:
             report.add("FAIL", f"Trakt user {slug}: {describe(exc)}")
             continue
