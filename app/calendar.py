@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -197,7 +196,6 @@ class CalendarService:
         self._wait_budget = wait_budget
         self._lease = lease
         self._poll_interval = poll_interval
-        self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
         self._sleep = sleep
         self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
         self._answers: GroupWriter[_Answer] = GroupWriter(self._store)
@@ -343,8 +341,14 @@ class CalendarService:
         return {chunk for chunk in ordered if chunk.key in keys}
 
     async def _await_other(self, chunk: _Chunk) -> None:
-        """Lost the lease: when we have no data, give the winner (maybe another process) time to store."""
-        for _ in range(self._max_polls):
+        """Lost the lease: when we have no data, give the winner (maybe another process) time to store.
+
+        For at most the wait budget, not the lease: the winner may be a process that died holding
+        it, and its lease must not hold a feed request until it lapses.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._wait_budget
+        while loop.time() < give_up:
             async with self._sessions() as session:
                 row = await session.scalar(select(CalendarChunk).where(chunk.where()))
             if row is None or row.payload is not None or not _leased(row, self._clock()):

@@ -37,7 +37,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -124,9 +123,9 @@ class ConnectionService:
         # never loses it; short, since a crashed holder's lease blocks refreshes until it lapses.
         self._lease = lease
         self._poll_interval = poll_interval
-        # A waiter gives up after `wait`: a live winner has usually finished by then, and a crashed
-        # one's lease must not hold a feed request for long.
-        self._max_polls = max(1, math.ceil(wait.total_seconds() / poll_interval))
+        # A waiter gives up after `wait` of real time (like the calendar's wait budget): a live winner
+        # has usually finished by then, and a crashed one's lease must not hold a feed request for long.
+        self._wait = wait.total_seconds()
         self._sleep = sleep
         self._flight: SingleFlight[tuple[int, str], str] = SingleFlight()
 
@@ -211,34 +210,34 @@ class ConnectionService:
         return rejected is None or not hmac.compare_digest(self._vault.decrypt(row.access_token), rejected)
 
     async def _resolve(self, user_id: int, rejected: str | None) -> str:
-        """The stored token when it will do, else a refresh by whoever wins the lease (maybe us)."""
-        waited = False
+        """The stored token when it will do, else a refresh by whoever wins the lease (maybe us).
+
+        While another process holds the lease, a token that still works is used at once: waiting
+        for the holder gains nothing, and the holder may be a crashed process whose lease lapses
+        only later. Only a caller without a usable token waits, and for at most `wait`.
+        """
         row = _Row()
         now = self._clock()
-        for _ in range(self._max_polls):
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._wait
+        while True:
             row = await self._load(user_id)
             now = self._clock()
             if row.status != STATUS_OK or row.expires_at is None:
                 raise NeedsReconnect(user_id)
             usable = self._usable(row, now, rejected)
-            if usable and row.expires_at - self._margin > now:
+            if usable and (row.expires_at - self._margin > now or row.leased(now)):
                 return self._vault.decrypt(row.access_token)
             if not row.leased(now):
-                # Someone else just tried and failed for a passing reason; the token still works, so
-                # use it rather than have every waiter call Trakt in turn.
-                if waited and usable:
-                    return self._vault.decrypt(row.access_token)
                 won = await self._take_lease(user_id, row.version, now)
                 if won is not None:
                     refreshed = await self._refresh(user_id, won, rejected)
                     if refreshed is not None:
                         return refreshed
-                    continue  # the row moved between our lease and our lock: look again
-            waited = True
+                continue  # someone moved the row first: look at what they left
+            if loop.time() >= give_up:
+                raise RefreshBusy(f"user {user_id}: token refresh still in progress elsewhere")
             await self._sleep(self._poll_interval)
-        if self._usable(row, now, rejected):
-            return self._vault.decrypt(row.access_token)
-        raise RefreshBusy(f"user {user_id}: token refresh still in progress elsewhere")
 
     async def _refresh(self, user_id: int, version: int, rejected: str | None) -> str | None:
         """Spend the refresh token (we hold the lease) on a write lock taken first; commit the new pair
