@@ -6,6 +6,7 @@ sandbox clock, per-token rate windows) read in one place and tests can inspect t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -118,9 +119,17 @@ class Spend:
 
     slug: str
     at: datetime
+    spent: str = field(repr=False)  # the refresh token used up
+    issued: str = field(repr=False)  # the one issued in its place
 
     def as_json(self) -> dict[str, Any]:
-        return {"slug": self.slug, "at": self.at.isoformat()}
+        """Tokens as SHA-256 hex only: enough to match a stored token, nothing to replay."""
+        return {
+            "slug": self.slug,
+            "at": self.at.isoformat(),
+            "spent_sha256": hashlib.sha256(self.spent.encode()).hexdigest(),
+            "issued_sha256": hashlib.sha256(self.issued.encode()).hexdigest(),
+        }
 
 
 @dataclass
@@ -140,6 +149,8 @@ class AuthState:
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     refreshes: dict[str, int] = field(default_factory=dict)
     spends: list[Spend] = field(default_factory=list)
+    # Set (and replaced) at every spend, so the control API can answer a waiting test at once.
+    spent_signal: asyncio.Event = field(default_factory=asyncio.Event)
     windows: dict[str, RateWindow] = field(default_factory=dict)
 
     def claim_user(self, config: Config) -> User:
@@ -178,8 +189,11 @@ class AuthState:
         if old is None or not old.valid:
             return None
         self.refreshes[old.user.slug] = self.refreshes.get(old.user.slug, 0) + 1
-        self.spends.append(Spend(old.user.slug, now))
-        return self.issue(old.user, now, ttl)
+        token = self.issue(old.user, now, ttl)
+        self.spends.append(Spend(old.user.slug, now, refresh_token, token.refresh_token))
+        self.spent_signal.set()
+        self.spent_signal = asyncio.Event()
+        return token
 
     def revoke(self, token: str) -> None:
         found = self.tokens.get(token) or self.refresh_index.get(token)
@@ -203,11 +217,6 @@ class AuthState:
         for token in live:
             token.access_valid = False
         return len(live)
-
-    def refresh_valid(self, refresh_token: str) -> bool:
-        """Whether this refresh token can still be spent (not used, not revoked)."""
-        found = self.refresh_index.get(refresh_token)
-        return found is not None and found.valid
 
     def bearer(self, token: str, now: datetime) -> Token | None:
         found = self.tokens.get(token)
