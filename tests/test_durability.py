@@ -62,7 +62,10 @@ LOAD_THREADS = 3
 DUE_AFTER = 2  # seconds from a token's issue to its refresh
 AIM = 0.020  # seconds: kills land uniformly within this long after a refresh-token spend
 SETTLE = 0.4  # seconds of load before a kill may be aimed (the feeds processes are mid-way then)
-FIRST_POLL_LIMIT = 5.0  # seconds: "a few": what a lease left by the dead process may cost a poll
+# Seconds: the first poll of a feed in a fresh process. A chunk lease the dead process left costs it
+# at most the calendar's 3 s wait budget (it was the whole 30 s lease); the rest is a cold process
+# on a machine shared with other work.
+FIRST_POLL_LIMIT = 8.0
 STARTUP = 60.0
 SANDBOX_READY = "/_sandbox/count"
 
