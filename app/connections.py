@@ -50,6 +50,7 @@ from app.crypto import Vault
 from app.db import upsert
 from app.models import TraktConnection
 from app.singleflight import SingleFlight
+from app.tokenlane import LaneParts, TokenLane
 from app.trakt import TokenSet, TraktClient
 from app.upstream import AuthRevoked, Sleep, TokenRejected, UpstreamError
 
@@ -113,8 +114,10 @@ class ConnectionService:
         wait: timedelta = timedelta(seconds=3),
         poll_interval: float = 0.05,
         sleep: Sleep = asyncio.sleep,
+        lane: TokenLane | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._lane = lane  # None: refresh on the caller's loop with the shared session factory and client
         self._vault = vault
         self._trakt = trakt
         self._clock = clock
@@ -240,15 +243,21 @@ class ConnectionService:
             await self._sleep(self._poll_interval)
 
     async def _refresh(self, user_id: int, version: int, rejected: str | None) -> str | None:
-        """Spend the refresh token (we hold the lease) on a write lock taken first; commit the new pair
-        as the first thing done with Trakt's answer. None when the row is no longer at our lease."""
-        async with self._sessions() as session:
+        """Spend the refresh token (we hold the lease), on the token lane when there is one."""
+        if self._lane is None:
+            return await self._spend(LaneParts(self._sessions, self._trakt), user_id, version, rejected)
+        return await self._lane.run(lambda parts: self._spend(parts, user_id, version, rejected))
+
+    async def _spend(self, parts: LaneParts, user_id: int, version: int, rejected: str | None) -> str | None:
+        """On a write lock taken first, spend the refresh token and commit the new pair as the first
+        thing done with Trakt's answer. None when the row is no longer at our lease."""
+        async with parts.sessions() as session:
             row = await _lock_row(session, user_id)
             if row is None or row.version != version:
                 await session.rollback()
                 return None
             try:
-                tokens = await self._trakt.refresh(
+                tokens = await parts.trakt.refresh(
                     self._vault.decrypt(row.refresh_token), single_attempt=REFRESH_TIMEOUT
                 )
             except AuthRevoked as exc:
