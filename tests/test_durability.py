@@ -76,6 +76,8 @@ class Figures:
     lost: int = 0
     kills: int = 0
     kill_delays_ms: list[float] = field(default_factory=list)  # kill after the newest spend
+    killed_at: list[datetime] = field(default_factory=list)
+    lost_after_kill: int = 0  # of `lost`: the sandbox spent the token after the kill
     spends: int = 0
     first_polls: list[float] = field(default_factory=list)
     cli_killed: int = 0
@@ -158,6 +160,7 @@ def crash_round(
         time.sleep(rng.uniform(0, AIM))
         server.kill()
         killed = utc_now()
+        figures.killed_at.append(killed)
         figures.kills += 1
         figures.kill_delays_ms.append((killed - spent_at(sandbox.spends()[-1])).total_seconds() * 1000)
     finally:
@@ -210,11 +213,15 @@ def check_after_crash(
     assert now.users == before.users
     assert now.feeds.keys() == before.feeds.keys()
     assert now.connections.keys() == before.connections.keys()
-    spent = {spend["spent_sha256"] for spend in sandbox.spends()}
+    spent = {spend["spent_sha256"]: spent_at(spend) for spend in sandbox.spends()}
     for user_id, (status, refresh_token) in now.connections.items():
-        if status == "ok" and sha256(refresh_token) not in spent:
+        when = spent.get(sha256(refresh_token))
+        if status == "ok" and when is None:
             continue
         figures.lost += 1
+        # Spent after the kill: the dead process had sent the request and Trakt answered it anyway.
+        if when is not None and when > figures.killed_at[-1]:
+            figures.lost_after_kill += 1
         slug = asyncio.run(slug_of(settings, user_id))
         sign_in(settings, sandbox, slug)
 
@@ -379,7 +386,8 @@ def report(backend: str, figures: Figures) -> str:
     return (
         f"\ndurability [{backend}]: {figures.kills} kill -9 rounds during refreshes (landed "
         f"{', '.join(f'{d:.0f}' for d in figures.kill_delays_ms)} ms after a refresh-token spend); "
-        f"refresh tokens lost: {figures.lost} of {figures.spends} spent; "
+        f"refresh tokens lost: {figures.lost} of {figures.spends} spent ({figures.lost_after_kill} of them "
+        "spent by the sandbox after the kill, answering a request the dead process had sent); "
         f"window spend->write of the new pair over {len(windows)} refreshes: "
         f"min {windows[0]:.1f} / median {statistics.median(windows):.1f} / max {windows[-1]:.1f} ms; "
         f"first poll after restart max {max(figures.first_polls):.2f} s; "
