@@ -5,7 +5,8 @@ Why the ceremony around refresh: Trakt refresh tokens are single-use. If two req
 instances on one PostgreSQL) both spent the same refresh token, the loser would get `invalid_grant`
 and the user would be told to sign in again for nothing. So one process per user wins a lease on the
 connection row (a compare-and-set on `version`), spends the token, commits the new pair before anyone
-uses it, and releases the lease; everyone else polls the row until it moves. Inside a process a
+uses it, and releases the lease; everyone else keeps using the current access token while it works,
+or polls the row (for at most `wait`) until it moves. Inside a process a
 `SingleFlight` keeps concurrent callers from even racing for the lease. A 401 on an access token the
 row still calls valid (Trakt shortened lifetimes, or invalidated tokens) goes through the same lease:
 the first caller holding the rejected token refreshes, later ones find the row already moved on.
@@ -14,8 +15,8 @@ Why the new pair is written on a lock taken *before* the spend: between Trakt sp
 refresh token and our commit of the new pair, a crash loses the grant (the person must sign in again).
 Writing after the answer on a fresh transaction puts that window behind whatever holds the database
 at that moment: a pool checkout, and on SQLite the one write lock, which the calendar's group writer
-and every other writer take in turn (plus the busy handler's sleeps of up to 100 ms between looks).
-Measured under load that was tens to hundreds of milliseconds. Taking the lock first (SQLite `BEGIN
+and every other writer take in turn (plus the busy handler's sleeps of up to 100 ms between looks);
+kills landing 2 to 750 ms after the spend lost grants that way. Taking the lock first (SQLite `BEGIN
 IMMEDIATE`; PostgreSQL `SELECT ... FOR UPDATE` of the one row) on a connection we hold across the
 call leaves only "parse the answer, one UPDATE, COMMIT" in the window, and the commit is the first
 thing done with the answer. It is safe because the wait it imposes is bounded and small: on
@@ -24,7 +25,8 @@ refresh call gets one attempt bounded by `REFRESH_TIMEOUT`, well inside SQLite's
 a waiting writer is delayed, never failed (SQLite's driver opens its transactions at the first write,
 so no reader is refused either). A retry would not help anyway: a refresh whose answer was lost has
 spent the token. The version is re-checked under the lock, so even a lease that lapsed meanwhile
-cannot lead two processes to spend one token.
+cannot lead two processes to spend one token. The server runs this on a `TokenLane` (its own thread
+and loop), so a busy event loop cannot stretch the window either.
 
 A lease left behind by a crashed process lapses after `lease`; until then no caller waits more than
 `wait` for it: it uses the access token it has if that is still valid, and otherwise fails like an

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.connections import NeedsReconnect, RefreshBusy
 from app.db import create_engine, create_session_factory
 from app.models import TraktConnection
 from app.sources import SOURCES
+from app.tokenlane import TokenLane
 from app.upstream import TokenRejected, Unavailable
 from tests.support.rig import Rig, add_user, sign_in
 
@@ -272,3 +275,29 @@ async def test_a_lease_left_by_a_dead_process_holds_no_caller_for_long(rig: Rig)
         await connections.call(user_id, rig.trakt().user_settings)
     assert time.monotonic() - started < 4.5
     assert rig.sandbox.state.count("/oauth/token") == 0  # nobody spends under someone else's lease
+
+
+async def test_the_token_lane_spends_and_commits_on_its_own_thread(rig: Rig) -> None:
+    """The server's refreshes run on a thread of their own, so its busy loop cannot delay the commit."""
+    lane = TokenLane(rig.settings(), rig.clock, lambda: httpx.AsyncClient(timeout=10))
+    committed_on: list[str] = []
+
+    def record(_conn: Any) -> None:
+        committed_on.append(threading.current_thread().name)
+
+    event.listen(Engine, "commit", record)
+    try:
+        connections = rig.connections(lane=lane)
+        user_id, tokens = await rig.connected_user(connections)
+        rig.clock.set(tokens.expires_at - timedelta(minutes=5))
+        committed_on.clear()
+
+        fresh = await connections.access_token(user_id)
+
+        assert fresh != tokens.access_token
+        assert rig.sandbox.state.auth.refreshes == {"demo": 1}
+        assert "airdate-token-lane" in committed_on
+        assert await rig.connections().access_token(user_id) == fresh  # committed, for everyone
+    finally:
+        event.remove(Engine, "commit", record)
+        await lane.aclose()
