@@ -83,8 +83,11 @@ def describe_upstream(service: str, exc: UpstreamError) -> str:
     """Name the service, the kind of failure and the remedy; the client messages carry no secrets."""
     if isinstance(exc, AuthRevoked):
         return f"{service} rejected the user's token ({exc}); run `airdate connect` to sign in again"
-    if isinstance(exc, TokenRejected):
-        return f"{service} rejected a freshly refreshed access token ({exc}); try again later"
+    if isinstance(exc, TokenRejected):  # only after a refresh or a fresh grant: once is an outage
+        return (
+            f"{service} rejected the user's access token ({exc}); try again later, and if it keeps "
+            "happening run `airdate connect` to sign in again"
+        )
     if exc.status == 401:
         return (
             f"{service} rejected this installation's credentials ({exc}); check "
