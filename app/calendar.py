@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,7 +39,7 @@ from app.ratelimits import TraktLimits
 from app.singleflight import SingleFlight
 from app.sources import SOURCES, Source
 from app.trakt import TraktClient
-from app.upstream import AuthRevoked, RateLimited, Sleep, UpstreamError
+from app.upstream import RateLimited, Sleep, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +202,6 @@ class CalendarService:
         self._wait_budget = wait_budget
         self._lease = lease
         self._poll_interval = poll_interval
-        self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
         self._sleep = sleep
         self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
         self._answers: GroupWriter[_Answer] = GroupWriter(self._store)
@@ -304,21 +302,21 @@ class CalendarService:
 
     async def _fetch(self, chunk: _Chunk) -> Outcome:
         try:
-            token = await self._connections.access_token(chunk.user_id)
-            payload = await self._trakt.calendar(
-                token,
-                chunk.source,
-                chunk.start,
-                chunk.days,
-                gate=self._limits.gate(chunk.user_id, prepaid=1),  # spent with the lease
-                ignore_watched=chunk.ignore_watched,
+            # One gate for the call and its retry after a refresh: the first attempt uses the spend
+            # made with the lease, the retry is charged to the budget like any other GET.
+            gate = self._limits.gate(chunk.user_id, prepaid=1)
+            payload = await self._connections.call(
+                chunk.user_id,
+                lambda token: self._trakt.calendar(
+                    token,
+                    chunk.source,
+                    chunk.start,
+                    chunk.days,
+                    gate=gate,
+                    ignore_watched=chunk.ignore_watched,
+                ),
             )
-        except NeedsReconnect:
-            await self._release(chunk, {})
-            return "reconnect"
-        except AuthRevoked as exc:
-            log.warning("calendar %s: %s; marking the connection for reconnect", chunk.describe(), exc)
-            await self._connections.mark_needs_reconnect(chunk.user_id, str(exc))
+        except NeedsReconnect:  # only Trakt refusing the refresh token; a 401 is refreshed first
             await self._release(chunk, {})
             return "reconnect"
         except UpstreamError as exc:
@@ -373,8 +371,14 @@ class CalendarService:
         return {chunk for chunk in ordered if chunk.key in keys}
 
     async def _await_other(self, chunk: _Chunk) -> None:
-        """Lost the lease: when we have no data, give the winner (maybe another process) time to store."""
-        for _ in range(self._max_polls):
+        """Lost the lease: when we have no data, give the winner (maybe another process) time to store.
+
+        For at most the wait budget, not the lease: the winner may be a process that died holding
+        it, and its lease must not hold a feed request until it lapses.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._wait_budget
+        while loop.time() < give_up:
             async with self._sessions() as session:
                 row = await session.scalar(select(CalendarChunk).where(chunk.where()))
             if row is None or row.payload is not None or not _leased(row, self._clock()):

@@ -28,6 +28,7 @@ from app.posters import PosterService
 from app.ratelimits import TraktLimits
 from app.refresher import Refresher
 from app.tmdb import TmdbClient, create_tmdb
+from app.tokenlane import TokenLane
 from app.trakt import TraktClient, create_trakt
 
 
@@ -68,13 +69,15 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     sessions = create_session_factory(engine)
     reader = HotReader(settings.database_url)
     http = create_http_client()
+    lane: TokenLane | None = None
     try:
         drops = DropLog()
         vault = Vault(settings.secret_keys)
         trakt = create_trakt(settings, http, clock=clock)
         tmdb = create_tmdb(settings, http, clock=clock, drops=drops)
         limits = TraktLimits(sessions, clock)
-        connections = ConnectionService(sessions, vault, trakt, clock)
+        lane = TokenLane(settings, clock, create_http_client)
+        connections = ConnectionService(sessions, vault, trakt, clock, lane=lane)
         ttl = timedelta(seconds=settings.cache_ttl)
         calendar = CalendarService(sessions, trakt, connections, limits, clock, ttl=ttl, drops=drops)
         posters = PosterService(sessions, tmdb, clock)
@@ -100,6 +103,8 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
             drops=drops,
         )
     finally:
+        if lane is not None:
+            await lane.aclose()
         await http.aclose()
         await reader.dispose()
         await engine.dispose()

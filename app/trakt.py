@@ -35,6 +35,7 @@ from app.upstream import (
     Gate,
     Random,
     Sleep,
+    TokenRejected,
     UpstreamError,
     request_json,
 )
@@ -201,17 +202,22 @@ class TraktClient:
             with_secret=False,
         )
 
-    async def refresh(self, refresh_token: str, *, redirect_uri: str | None = None) -> TokenSet:
+    async def refresh(
+        self, refresh_token: str, *, redirect_uri: str | None = None, single_attempt: float | None = None
+    ) -> TokenSet:
         """Rotate tokens. The old refresh token is dead afterwards: store the result before anything else.
 
         `redirect_uri` is part of Trakt's refresh schema; it defaults to this app's web callback.
+        `single_attempt` makes it one attempt bounded by that many seconds, for a caller that holds a database
+        write lock meanwhile (and a retry after a lost answer would only be refused: the token is spent).
         """
         return await self._grant(
             {
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token,
                 "redirect_uri": redirect_uri or self.redirect_uri,
-            }
+            },
+            single_attempt=single_attempt,
         )
 
     async def revoke(self, access_token: str) -> None:
@@ -219,10 +225,15 @@ class TraktClient:
             "/oauth/revoke", self._with_secret({"token": access_token, "client_id": self._client_id})
         )
 
-    async def _grant(self, body: dict[str, str], *, with_secret: bool = True) -> TokenSet:
+    async def _grant(
+        self, body: dict[str, str], *, with_secret: bool = True, single_attempt: float | None = None
+    ) -> TokenSet:
         body = {**body, "client_id": self._client_id}
         status, answer, _ = await self._oauth(
-            "/oauth/token", self._with_secret(body) if with_secret else body, expect={400, 401}
+            "/oauth/token",
+            self._with_secret(body) if with_secret else body,
+            expect={400, 401},
+            single_attempt=single_attempt,
         )
         if status in (400, 401):
             raise AuthRevoked(f"Trakt refused the grant ({_oauth_error(answer) or status})", status=status)
@@ -254,12 +265,14 @@ class TraktClient:
         gate: Gate,
         ignore_watched: bool = False,
     ) -> list[Any]:
-        """One calendar chunk of at most 33 days; a 401 means refresh and retry once, then reconnect.
+        """One calendar chunk of at most 33 days.
 
-        `gate` is the user's limits (`TraktLimits.gate`): every attempt is admitted by it, every 429
-        recorded in it, so no process calls Trakt for this user before the time Trakt named.
-        Only the list itself is checked: its items are Trakt's raw JSON, checked one by one when
-        parsed, so one item that is not an object costs that item and not the chunk.
+        A 401 raises TokenRejected: call this through `ConnectionService.call`, which refreshes the
+        token once and retries once; only a refused refresh means the user must reconnect. `gate` is
+        the user's limits (`TraktLimits.gate`): every attempt is admitted by it, every 429 recorded
+        in it, so no process calls Trakt for this user before the time Trakt named. Only the list
+        itself is checked: its items are Trakt's raw JSON, checked one by one when parsed, so one
+        item that is not an object costs that item and not the chunk.
         """
         if not 1 <= days <= MAX_CALENDAR_DAYS:
             raise ValueError(f"days must be 1..{MAX_CALENDAR_DAYS}, got {days}")
@@ -288,15 +301,24 @@ class TraktClient:
             gate=gate,
         )
         if status == 401:
-            raise AuthRevoked(f"GET {path}: Trakt rejected the access token (401)", status=401)
+            raise TokenRejected(f"GET {path}: Trakt rejected the access token (401)")
         return body
 
     # -- plumbing ------------------------------------------------------------------------------
 
     async def _oauth(
-        self, path: str, body: Mapping[str, str], *, expect: Collection[int] = ()
+        self,
+        path: str,
+        body: Mapping[str, str],
+        *,
+        expect: Collection[int] = (),
+        single_attempt: float | None = None,
     ) -> tuple[int, Any, httpx.Headers]:
-        """POST to the auth host; `invalid_client` is the operator's problem, never the user's grant."""
+        """POST to the auth host; `invalid_client` is the operator's problem, never the user's grant.
+
+        `single_attempt` means one attempt bounded by that many seconds; without it, transient failures
+        are retried.
+        """
         status, answer, headers = await request_json(
             self._http,
             "POST",
@@ -304,6 +326,8 @@ class TraktClient:
             headers=self._headers(None),
             json=dict(body),
             expect={*expect, 401},
+            retries=2 if single_attempt is None else 0,
+            attempt_timeout=single_attempt,
             sleep=self._sleep,
             rng=self._rng,
             clock=self._clock,

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import func, or_, select, update
 
 from app.connections import STATUS_OK, NeedsReconnect
 from app.container import Services
 from app.models import CalendarChunk, TraktConnection
-from app.upstream import AuthRevoked, UpstreamError
+from app.upstream import UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,13 @@ async def check_grant(services: Services, user_id: int, *, every: timedelta = CH
         )
     if claimed is None:
         return
+    # Through `call`: a 401 costs one refresh, and only a refused refresh (recorded by the
+    # connection service itself) turns into the reconnect banner.
+    check = partial(services.trakt.user_settings, gate=services.limits.gate(user_id))
     try:
-        token = await services.connections.access_token(user_id)
-        await services.trakt.user_settings(token, gate=services.limits.gate(user_id))
+        await services.connections.call(user_id, check)
     except NeedsReconnect:
-        return  # the refresh was refused and already recorded
-    except AuthRevoked as exc:
-        log.warning("user %s: Trakt refused the grant on the dashboard's check; needs reconnect", user_id)
-        await services.connections.mark_needs_reconnect(user_id, str(exc))
+        return
     except UpstreamError as exc:
         log.info("user %s: grant check inconclusive (%s)", user_id, exc)
 

@@ -45,7 +45,19 @@ class UpstreamError(Exception):
 
 
 class AuthRevoked(UpstreamError):
-    """The user's grant is gone (invalid_grant, or a 401 a refresh cannot fix): ask them to reconnect."""
+    """Trakt refused the grant itself (`invalid_grant` on a refresh or code exchange): ask to reconnect."""
+
+
+class TokenRejected(UpstreamError):
+    """Trakt answered 401 to an API call: this access token is no longer accepted.
+
+    Not a reason to reconnect on its own: Trakt invalidates access tokens early (for instance when it
+    changes token lifetimes) while the refresh token still works. The caller refreshes once and
+    retries once (`ConnectionService.call`); only a refused refresh (`AuthRevoked`) means reconnect.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=401)
 
 
 class RateLimited(UpstreamError):

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.connections import NeedsReconnect
+from app.connections import NeedsReconnect, RefreshBusy
 from app.db import create_engine, create_session_factory
 from app.models import TraktConnection
 from app.ratelimits import UNIDENTIFIED
 from app.sources import SOURCES
-from app.upstream import Unavailable
+from app.tokenlane import TokenLane
+from app.upstream import TokenRejected, Unavailable
 from tests.support.rig import Rig, add_user, sign_in
 
 # -- storing ------------------------------------------------------------------------------------
@@ -90,14 +97,15 @@ async def test_two_processes_on_one_database_refresh_once(rig: Rig, database_url
             *(service.access_token(user_id) for service in services for _ in range(3))
         )
 
-        assert len(set(results)) == 1
-        assert results[0] != tokens.access_token
+        # A caller that finds the other instance refreshing keeps using the still-valid old token.
+        assert set(results) - {tokens.access_token}
+        assert len(set(results)) <= 2
         assert rig.sandbox.state.count("/oauth/token") == 1
         assert rig.sandbox.state.auth.refreshes["demo"] == 1
         async with rig.sessions() as session:
             row = await session.scalar(select(TraktConnection).where(TraktConnection.user_id == user_id))
         assert row is not None and row.lease_until is None and row.status == "ok"
-        assert rig.vault.decrypt(row.access_token) == results[0]
+        assert rig.vault.decrypt(row.access_token) in set(results) - {tokens.access_token}
     finally:
         for engine in engines:
             await engine.dispose()
@@ -158,3 +166,139 @@ async def test_mark_needs_reconnect_keeps_the_reason(rig: Rig) -> None:
     assert await connections.status(user_id) == "needs_reconnect"
     with pytest.raises(NeedsReconnect):
         await connections.access_token(user_id)
+
+
+# -- a 401 on a token believed valid ------------------------------------------------------------
+
+
+async def test_concurrent_401s_on_two_instances_spend_the_refresh_token_once(
+    rig: Rig, database_url: str
+) -> None:
+    """Three callers per instance, all holding the token Trakt just stopped accepting."""
+    user_id, tokens = await rig.connected_user(rig.connections())
+    await rig.control("invalidate_access", {"slug": "demo"})
+    trakt = rig.trakt()
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        services = [rig.connections(create_session_factory(engine)) for engine in engines]
+
+        def fetch(token: str) -> Awaitable[list[dict[str, Any]]]:
+            return trakt.calendar(token, SOURCES["shows"], rig.clock().date(), 7)
+
+        results = await asyncio.gather(*(s.call(user_id, fetch) for s in services for _ in range(3)))
+
+        assert all(isinstance(result, list) for result in results)
+        assert rig.sandbox.state.auth.refreshes == {"demo": 1}
+        assert rig.sandbox.state.count("/oauth/token") == 1
+        stored = await services[0].access_token(user_id)
+        assert stored != tokens.access_token
+        assert await services[0].status(user_id) == "ok"
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_a_401_whose_refresh_is_refused_needs_reconnect(rig: Rig) -> None:
+    connections = rig.connections()
+    user_id, _ = await rig.connected_user(connections)
+    await rig.control("revoke_user", {"slug": "demo"})
+    trakt = rig.trakt()
+
+    with pytest.raises(NeedsReconnect):
+        await connections.call(user_id, trakt.user_settings)
+
+    assert await connections.status(user_id) == "needs_reconnect"
+    assert rig.sandbox.state.count("/oauth/token") == 1
+
+
+async def test_a_second_401_after_a_good_refresh_is_an_error_not_a_reconnect(rig: Rig) -> None:
+    connections = rig.connections()
+    user_id, _ = await rig.connected_user(connections)
+    await rig.control("faults", {"prefix": "/users/settings", "status": 401, "times": 2})
+
+    with pytest.raises(TokenRejected):
+        await connections.call(user_id, rig.trakt().user_settings)
+
+    assert rig.sandbox.state.auth.refreshes == {"demo": 1}
+    assert await connections.status(user_id) == "ok"
+
+
+# -- the refresh window and leases left by dead processes -----------------------------------------
+
+
+async def test_the_write_lock_is_held_before_the_refresh_token_is_spent(
+    rig: Rig, engine: AsyncEngine
+) -> None:
+    """Every statement is tagged with how many refresh tokens the sandbox had spent when it ran: the
+    lock must come before the spend, and the first thing after it must be the new pair's write."""
+    connections = rig.connections()
+    user_id, tokens = await rig.connected_user(connections)
+    rig.clock.set(tokens.expires_at - timedelta(minutes=5))
+    seen: list[tuple[int, str]] = []
+
+    def spent() -> int:
+        return rig.sandbox.state.auth.refreshes.get("demo", 0)
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append((spent(), " ".join(statement.split()).upper()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(engine.sync_engine, "commit", lambda _conn: seen.append((spent(), "COMMIT")))
+
+    await connections.access_token(user_id)
+
+    before = [statement for count, statement in seen if count == 0]
+    after = [statement for count, statement in seen if count == 1]
+    lock = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else "FOR UPDATE"
+    assert any(lock in statement for statement in before[-2:]), before
+    assert after[0].startswith("UPDATE TRAKT_CONNECTIONS") and after[1] == "COMMIT", after
+
+
+async def test_a_lease_left_by_a_dead_process_holds_no_caller_for_long(rig: Rig) -> None:
+    """A crashed refresher's lease: callers wait `wait` (3 s), not the lease, then make do."""
+    connections = rig.connections(lease=timedelta(seconds=30))
+    user_id, tokens = await rig.connected_user(connections)
+    rig.clock.set(tokens.expires_at - timedelta(minutes=5))  # due for a refresh, still valid
+    async with rig.sessions.begin() as session:
+        await session.execute(
+            update(TraktConnection)
+            .where(TraktConnection.user_id == user_id)
+            .values(lease_until=rig.clock() + timedelta(seconds=30), version=TraktConnection.version + 1)
+        )
+
+    started = time.monotonic()
+    assert await connections.access_token(user_id) == tokens.access_token
+    assert time.monotonic() - started < 4.5
+
+    await rig.control("invalidate_access", {"slug": "demo"})
+    started = time.monotonic()
+    with pytest.raises(RefreshBusy):
+        await connections.call(user_id, rig.trakt().user_settings)
+    assert time.monotonic() - started < 4.5
+    assert rig.sandbox.state.count("/oauth/token") == 0  # nobody spends under someone else's lease
+
+
+async def test_the_token_lane_spends_and_commits_on_its_own_thread(rig: Rig) -> None:
+    """The server's refreshes run on a thread of their own, so its busy loop cannot delay the commit."""
+    lane = TokenLane(rig.settings(), rig.clock, lambda: httpx.AsyncClient(timeout=10))
+    committed_on: list[str] = []
+
+    def record(_conn: Any) -> None:
+        committed_on.append(threading.current_thread().name)
+
+    event.listen(Engine, "commit", record)
+    try:
+        connections = rig.connections(lane=lane)
+        user_id, tokens = await rig.connected_user(connections)
+        rig.clock.set(tokens.expires_at - timedelta(minutes=5))
+        committed_on.clear()
+
+        fresh = await connections.access_token(user_id)
+
+        assert fresh != tokens.access_token
+        assert rig.sandbox.state.auth.refreshes == {"demo": 1}
+        assert "airdate-token-lane" in committed_on
+        assert await rig.connections().access_token(user_id) == fresh  # committed, for everyone
+    finally:
+        event.remove(Engine, "commit", record)
+        await lane.aclose()

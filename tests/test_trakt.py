@@ -32,7 +32,14 @@ from app.trakt import (
     create_trakt,
     pkce_pair,
 )
-from app.upstream import AuthRevoked, BadResponse, RateLimited, Unavailable, UpstreamError
+from app.upstream import (
+    AuthRevoked,
+    BadResponse,
+    RateLimited,
+    TokenRejected,
+    Unavailable,
+    UpstreamError,
+)
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.rig import sign_in
 from tests.support.settings import sandbox_settings
@@ -256,12 +263,15 @@ async def test_refresh_tokens_are_single_use(trakt: TraktClient) -> None:
         await trakt.refresh(tokens.refresh_token)
 
 
-async def test_revoked_access_token_is_auth_revoked(trakt: TraktClient) -> None:
+async def test_a_rejected_access_token_is_token_rejected_not_a_revoked_grant(trakt: TraktClient) -> None:
+    """A 401 on an API call says nothing about the refresh token: the caller refreshes, not reconnects."""
     tokens = await sign_in(trakt)
 
     await trakt.revoke(tokens.access_token)
-    with pytest.raises(AuthRevoked):
+    with pytest.raises(TokenRejected) as caught:
         await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)
+    assert not isinstance(caught.value, AuthRevoked)
+    assert caught.value.status == 401
 
 
 async def test_wrong_client_secret_is_not_blamed_on_the_user(
@@ -325,21 +335,23 @@ async def test_calendar_refuses_chunks_trakt_would_truncate(
     assert sandbox.state.count("/calendars") == 0
 
 
-async def test_revoked_user_gets_auth_revoked(
+async def test_revoked_user_gets_token_rejected_then_a_refused_refresh(
     trakt: TraktClient, http: httpx.AsyncClient, sandbox: RunningSandbox
 ) -> None:
     tokens = await sign_in(trakt)
     await control(http, sandbox, "revoke_user", {"slug": "demo"})
 
-    with pytest.raises(AuthRevoked):
+    with pytest.raises(TokenRejected):
         await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
+    with pytest.raises(AuthRevoked):  # only the refresh tells a revoked grant from a stale token
+        await trakt.refresh(tokens.refresh_token)
 
 
-async def test_expired_access_token_gets_auth_revoked(trakt: TraktClient, sandbox: RunningSandbox) -> None:
+async def test_expired_access_token_gets_token_rejected(trakt: TraktClient, sandbox: RunningSandbox) -> None:
     tokens = await sign_in(trakt)
     sandbox.clock.set(tokens.expires_at)
 
-    with pytest.raises(AuthRevoked):
+    with pytest.raises(TokenRejected):
         await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
 
 

@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from alembic.script import ScriptDirectory
@@ -90,8 +91,8 @@ async def check_trakt_users(report: Report, services: Services) -> None:
                        f"and sign in as {slug}")
             continue
         try:
-            token = await services.connections.access_token(user_id)
-            who = await services.trakt.user_settings(token, gate=services.limits.gate(user_id))
+            check = partial(services.trakt.user_settings, gate=services.limits.gate(user_id))
+            who = await services.connections.call(user_id, check)
         except EXPECTED as exc:
             report.add("FAIL", f"Trakt user {slug}: {describe(exc)}")
             continue

@@ -17,7 +17,14 @@ from app.crypto import DecryptError
 from app.feeds import CalendarUnavailable
 from app.options import OptionError
 from app.trakt import DeviceFlowError
-from app.upstream import AuthRevoked, BadResponse, RateLimited, Unavailable, UpstreamError
+from app.upstream import (
+    AuthRevoked,
+    BadResponse,
+    RateLimited,
+    TokenRejected,
+    Unavailable,
+    UpstreamError,
+)
 
 
 class CliError(Exception):
@@ -76,6 +83,11 @@ def describe_upstream(service: str, exc: UpstreamError) -> str:
     """Name the service, the kind of failure and the remedy; the client messages carry no secrets."""
     if isinstance(exc, AuthRevoked):
         return f"{service} rejected the user's token ({exc}); run `airdate connect` to sign in again"
+    if isinstance(exc, TokenRejected):  # only after a refresh or a fresh grant: once is an outage
+        return (
+            f"{service} rejected the user's access token ({exc}); try again later, and if it keeps "
+            "happening run `airdate connect` to sign in again"
+        )
     if exc.status == 401:
         return (
             f"{service} rejected this installation's credentials ({exc}); check "

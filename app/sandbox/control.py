@@ -7,6 +7,8 @@ the reason, so a mistyped fault never silently does nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -54,6 +56,8 @@ class Control:
             Route("/_sandbox/faults", _bad_input(self.faults), methods=["POST", "DELETE"]),
             Route("/_sandbox/config", _bad_input(self.config), methods=post),
             Route("/_sandbox/revoke_user", _bad_input(self.revoke_user), methods=post),
+            Route("/_sandbox/invalidate_access", _bad_input(self.invalidate_access), methods=post),
+            Route("/_sandbox/refreshes", _bad_input(self.refreshes), methods=["GET"]),
             Route("/_sandbox/overrides", _bad_input(self.override), methods=post),
             Route("/_sandbox/drop_grow", _bad_input(self.drop_grow), methods=post),
             Route("/_sandbox/drop_shrink", _bad_input(self.drop_shrink), methods=post),
@@ -103,6 +107,26 @@ class Control:
     async def revoke_user(self, request: Request) -> Response:
         body = await _json(request)
         return JSONResponse({"revoked": self.sb.auth.revoke_user(str(body["slug"]))})
+
+    async def invalidate_access(self, request: Request) -> Response:
+        """401 on every current access token of the user, although none has expired; refresh works."""
+        body = await _json(request)
+        return JSONResponse({"invalidated": self.sb.auth.invalidate_access(str(body["slug"]))})
+
+    async def refreshes(self, request: Request) -> Response:
+        """Every refresh token spent, in order: when (sandbox clock), whose, which token for which.
+
+        `?after=N&wait=S` answers as soon as there are more than N (or after S seconds, at most 30):
+        a test can act within a millisecond or so of a spend without hammering the sandbox.
+        """
+        query = request.query_params
+        after, wait = int(query.get("after", "-1")), min(float(query.get("wait", "0")), 30.0)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + wait
+        while len(self.sb.auth.spends) <= after and loop.time() < give_up:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.sb.auth.spent_signal.wait(), give_up - loop.time())
+        return JSONResponse({"refreshes": [spend.as_json() for spend in self.sb.auth.spends]})
 
     async def override(self, request: Request) -> Response:
         body = await _json(request)

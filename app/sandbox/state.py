@@ -6,6 +6,7 @@ sandbox clock, per-token rate windows) read in one place and tests can inspect t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -109,6 +110,7 @@ class Token:
     created_at: int
     expires_in: int
     valid: bool = True
+    access_valid: bool = True  # False once the access token alone was invalidated; refresh still works
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +141,25 @@ class AuthCode:
     user: User
 
 
+@dataclass(frozen=True)
+class Spend:
+    """One refresh token spent: when (sandbox clock) and for whom, so tests can time what follows."""
+
+    slug: str
+    at: datetime
+    spent: str = field(repr=False)  # the refresh token used up
+    issued: str = field(repr=False)  # the one issued in its place
+
+    def as_json(self) -> dict[str, Any]:
+        """Tokens as SHA-256 hex only: enough to match a stored token, nothing to replay."""
+        return {
+            "slug": self.slug,
+            "at": self.at.isoformat(),
+            "spent_sha256": hashlib.sha256(self.spent.encode()).hexdigest(),
+            "issued_sha256": hashlib.sha256(self.issued.encode()).hexdigest(),
+        }
+
+
 @dataclass
 class RateWindow:
     started: datetime
@@ -155,6 +176,9 @@ class AuthState:
     device_codes: dict[str, DeviceCode] = field(default_factory=dict)
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     refreshes: dict[str, int] = field(default_factory=dict)
+    spends: list[Spend] = field(default_factory=list)
+    # Set (and replaced) at every spend, so the control API can answer a waiting test at once.
+    spent_signal: asyncio.Event = field(default_factory=asyncio.Event)
     windows: dict[str, RateWindow] = field(default_factory=dict)
 
     def claim_user(self, config: Config) -> User:
@@ -193,7 +217,11 @@ class AuthState:
         if old is None or not old.valid:
             return None
         self.refreshes[old.user.slug] = self.refreshes.get(old.user.slug, 0) + 1
-        return self.issue(old.user, now, ttl)
+        token = self.issue(old.user, now, ttl)
+        self.spends.append(Spend(old.user.slug, now, refresh_token, token.refresh_token))
+        self.spent_signal.set()
+        self.spent_signal = asyncio.Event()
+        return token
 
     def revoke(self, token: str) -> None:
         found = self.tokens.get(token) or self.refresh_index.get(token)
@@ -213,9 +241,20 @@ class AuthState:
         found = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
         return None if found is None else found.user
 
+    def invalidate_access(self, slug: str) -> int:
+        """End every live access token of a user before its expiry, keeping the refresh tokens.
+
+        What Trakt does when it changes token lifetimes: API calls answer 401 until the client
+        refreshes, and the refresh succeeds.
+        """
+        live = [t for t in self.tokens.values() if t.user.slug == slug and t.valid and t.access_valid]
+        for token in live:
+            token.access_valid = False
+        return len(live)
+
     def bearer(self, token: str, now: datetime) -> Token | None:
         found = self.tokens.get(token)
-        if found is None or not found.valid:
+        if found is None or not found.valid or not found.access_valid:
             return None
         if now.timestamp() >= found.created_at + found.expires_in:
             return None
