@@ -159,6 +159,12 @@ class HotReader:
             for name, process, value in zip(plan.columns, plan.processors, raw, strict=True)
         }
 
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version` on this reader's connection, which never writes: it moves
+        whenever any other connection (of this process or another) commits. See `app.feedrows`."""
+        version: int = self._connection().execute("PRAGMA data_version").fetchone()[0]
+        return version
+
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()

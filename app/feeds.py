@@ -27,6 +27,7 @@ from app.calendar import CalendarResult, CalendarService, Window
 from app.crypto import hash_feed_token, is_well_formed_feed_token
 from app.db import HotReader, upsert
 from app.entries import Entry, Episode
+from app.feedrows import FeedRows
 from app.models import Feed, FeedEvent, TraktConnection, User
 from app.options import FeedOptions, parse_options
 from app.posters import PosterService
@@ -87,6 +88,7 @@ class FeedStats:
 @dataclass(frozen=True, slots=True)
 class _MemoryKey:
     feed_id: int
+    title: tuple[str, str]  # the feed's name and the user's: both are written into the calendar
     options: FeedOptions
     data_version: int
     connection_status: str
@@ -117,6 +119,7 @@ class FeedService:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         reader: HotReader,
+        rows: FeedRows[FeedContext],
         calendar: CalendarService,
         posters: PosterService,
         clock: Callable[[], datetime],
@@ -128,6 +131,7 @@ class FeedService:
     ) -> None:
         self._sessions = session_factory
         self._reader = reader
+        self._rows = rows
         self._calendar = calendar
         self._posters = posters
         self._clock = clock
@@ -143,11 +147,19 @@ class FeedService:
         self._render_count = 0
 
     async def lookup(self, token: str) -> FeedContext | None:
-        """The live feed a token opens, or None; malformed tokens cost the same query as real ones."""
-        well_formed = is_well_formed_feed_token(token)
-        token_hash = hash_feed_token(token if well_formed else "")
+        """The live feed a token opens, or None; malformed tokens cost the same query as unknown ones.
+
+        Warm polls are answered from `FeedRows`, which forgets a row as soon as it changes.
+        """
+        if not is_well_formed_feed_token(token):
+            await self._read(hash_feed_token(""))
+            return None
+        token_hash = hash_feed_token(token)
+        return await self._rows.lookup(token_hash, lambda: self._read(token_hash))
+
+    async def _read(self, token_hash: str) -> FeedContext | None:
         row = await self._reader.first(_LOOKUP, {"token_hash": token_hash})
-        if row is None or not well_formed:
+        if row is None:
             return None
         return FeedContext(
             feed_id=row["id"],
@@ -179,7 +191,11 @@ class FeedService:
         now = self._clock()
         tz = ZoneInfo(options.tz or context.user_tz)
         key = _MemoryKey(
-            context.feed_id, options, context.data_version, context.connection_status,
+            context.feed_id,
+            (context.name, context.username),
+            options,
+            context.data_version,
+            context.connection_status,
             now.astimezone(tz).date().isoformat(),
         )
         cached = self._memory.get(key)
