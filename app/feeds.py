@@ -29,7 +29,7 @@ from app.db import HotReader, upsert
 from app.entries import Entry, Episode
 from app.feedrows import FeedRows
 from app.models import Feed, FeedEvent, TraktConnection, User
-from app.options import FeedOptions, parse_options
+from app.options import FeedOptions, parse_options, query_text
 from app.posters import PosterService
 from app.singleflight import SingleFlight
 from app.sources import SOURCES
@@ -273,7 +273,7 @@ class FeedService:
         self._render_count += 1
         events = ics.build_events(entries, posters, render_options, notices)
         stored = self.options(context, {})
-        variant = "" if options == stored else hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+        variant = "" if options == stored else variant_key(options)
         revisions = await self._revisions(context.feed_id, variant, events)
         info = ics.CalendarInfo(
             name=f"Trakt · {context.name} — {context.username}",
@@ -375,6 +375,20 @@ class FeedService:
         ):
             _, evicted = self._memory.popitem(last=False)
             self._memory_bytes -= _footprint(evicted)
+
+
+def variant_key(options: FeedOptions) -> str:
+    """The key of a URL-override variant's SEQUENCE history: a hash of the options as a URL states them.
+
+    Only the values that differ from the defaults, as text, in sorted JSON: so adding an option (with a
+    default) to `FeedOptions` leaves every existing variant's history where it is.
+    """
+    defaults = FeedOptions().to_json()
+    stated = {
+        name: query_text(value) for name, value in options.to_json().items() if value != defaults.get(name)
+    }
+    canonical = json.dumps(stated, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _footprint(rendered: RenderedFeed) -> int:
