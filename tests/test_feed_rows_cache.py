@@ -10,15 +10,18 @@ file or PostgreSQL database, and, on PostgreSQL, while the notification channel 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from app.db import create_engine
+from app.db import HotReader, create_engine
+from app.feedrows import FeedRows, SqliteVersion
 from app.main import create_app
 from app.options import FeedOptions
 from tests.fixtures.app import RunningApp, free_port
@@ -161,3 +164,38 @@ async def _admin(app: RunningApp, sql: str) -> list[int]:
             return [row[0] for row in await connection.execute(text(sql), {"name": LISTENER})]
     finally:
         await engine.dispose()
+
+
+@dataclass(frozen=True)
+class _Row:
+    user_id: int
+
+
+async def test_a_row_read_while_something_commits_is_answered_but_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "rows.db"
+    reader = HotReader(f"sqlite+aiosqlite:///{path}")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE t (x)")
+    rows: FeedRows[_Row] = FeedRows(SqliteVersion(reader.data_version), capacity=2)
+    reads: list[str] = []
+
+    async def read(key: str, commit: bool = False) -> _Row:
+        reads.append(key)
+        if commit:  # a change lands between the version check and the read's end
+            writer.execute("INSERT INTO t VALUES (1)")
+        return _Row(user_id=1)
+
+    try:
+        await rows.lookup("a", lambda: read("a", commit=True))
+        await rows.lookup("a", lambda: read("a"))
+        await rows.lookup("a", lambda: read("a"))
+        assert reads == ["a", "a"]  # the overlapped read was not kept; the clean one was
+
+        await rows.lookup("b", lambda: read("b"))
+        await rows.lookup("c", lambda: read("c"))
+        assert len(rows) == 2  # bounded: the least recently used ("a") went
+        await rows.lookup("a", lambda: read("a"))
+        assert reads[-1] == "a"
+    finally:
+        writer.close()
+        await reader.dispose()
