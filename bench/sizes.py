@@ -21,6 +21,9 @@ class Sizes:
     render_seconds: float  # minimum timed span per measurement
     feed_counts: tuple[int, ...]  # benchmark 6
     scale_requests: int
+    crowd_feeds: int  # benchmark 7
+    crowd_clients: int
+    crowd_requests: int  # per round
 
 
 FULL = Sizes(
@@ -34,6 +37,9 @@ FULL = Sizes(
     render_seconds=1.0,
     feed_counts=(10, 1000, 10000),
     scale_requests=2000,
+    crowd_feeds=1000,
+    crowd_clients=200,
+    crowd_requests=6000,
 )
 
 QUICK = Sizes(
@@ -47,4 +53,7 @@ QUICK = Sizes(
     render_seconds=0.05,
     feed_counts=(10, 50),
     scale_requests=100,
+    crowd_feeds=20,
+    crowd_clients=10,
+    crowd_requests=100,
 )

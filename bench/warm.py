@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +36,10 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     feed = await lab.connect(deployment, "warm", TYPICAL_FEED)
     path = feed_path(feed)
     async with lab.app(deployment, "app-warm") as app:
-        body, headers = await _first_answer(app.url + path)
+        body, headers = await first_answer(app.url + path)
         events = body.count(b"BEGIN:VEVENT")
         print(f"  feed: {events} events, {len(body):,} bytes, options {_shown(TYPICAL_FEED)}")
-        (lab.workdir / "feed.ics").write_bytes(body)
-        (lab.workdir / "headers.json").write_text(json.dumps(headers))
-        env = {BODY_FILE: str(lab.workdir / "feed.ics"), HEADERS_FILE: str(lab.workdir / "headers.json")}
-        async with uvicorn_server("bare", "bench.targets:bare", env, lab.workdir) as bare:
-            if (await _first_answer(bare.url + path))[0] != body:
-                raise BenchError("the bare app does not serve the app's bytes")
+        async with bare_server(lab, path, body, headers) as bare:
             revalidate = {"If-None-Match": headers["ETag"]}
             cases = {
                 1: _Case("1. warm feed throughput", path, {}, 200, len(body), "warm-200"),
@@ -54,6 +50,18 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
             ]
         await _attribute(deployment, feed.token, calls=sizes.throughput_requests // 3)
         return results
+
+
+@asynccontextmanager
+async def bare_server(lab: Lab, path: str, body: bytes, headers: Mapping[str, str]) -> AsyncIterator[Server]:
+    """The bare baseline serving `body` with `headers` for any feed path, checked to serve them."""
+    (lab.workdir / "feed.ics").write_bytes(body)
+    (lab.workdir / "headers.json").write_text(json.dumps(dict(headers)))
+    env = {BODY_FILE: str(lab.workdir / "feed.ics"), HEADERS_FILE: str(lab.workdir / "headers.json")}
+    async with uvicorn_server("bare", "bench.targets:bare", env, lab.workdir) as bare:
+        if (await first_answer(bare.url + path))[0] != body:
+            raise BenchError("the bare app does not serve the app's bytes")
+        yield bare
 
 
 async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
@@ -99,7 +107,7 @@ async def _micros(step: Callable[[], Awaitable[None]], calls: int, blocks: int =
     return fastest * 1e6
 
 
-async def _first_answer(url: str) -> tuple[bytes, dict[str, str]]:
+async def first_answer(url: str) -> tuple[bytes, dict[str, str]]:
     async with httpx.AsyncClient(timeout=30.0) as client:
         response = await client.get(url, headers={"Accept-Encoding": "identity"})
     if response.status_code != 200:

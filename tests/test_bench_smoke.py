@@ -20,10 +20,11 @@ BENCHMARKS = {
     4: "upstream economy",
     5: "rendering",
     6: "scale",
+    7: "crowd",
 }
 # A table row: "3. cold feed, ...  <measured>  <baseline>  0.297  < 450.0 ms  MISSED"
 ROW = re.compile(
-    r"^(?P<number>[1-6])\. (?P<name>.+?)  .*?  (?P<ratio>\d+\.\d{3})  .+  (?P<verdict>MET|MISSED|INFO)$"
+    r"^(?P<number>[1-9])\. (?P<name>.+?)  .*?  (?P<ratio>\d+\.\d{3})  .+  (?P<verdict>MET|MISSED|INFO)$"
 )
 
 
@@ -33,7 +34,7 @@ def test_quick_run_prints_every_benchmark_with_a_ratio() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a bound on a hung run, not a speed check: a busy machine takes minutes
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     rows = [match for line in finished.stdout.splitlines() if (match := ROW.match(line))]
