@@ -30,7 +30,7 @@ class Seeder:
         self.sampled_tokens: list[str] = [template.token]
 
     async def grow_to(self, total: int, sample: int, feeds_per_user: int = 1) -> None:
-        """Add users with `feeds_per_user` feeds each until there are at least `total` feeds; the
+        """Add users with (up to) `feeds_per_user` feeds each until there are `total` feeds; the
         first ones added (up to `sample` polled feeds in all) join `sampled_tokens`, and their users
         get calendar data."""
         services = self._services
@@ -56,7 +56,8 @@ class Seeder:
         connections: list[dict[str, Any]] = []
         feeds: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
-        for offset in range(-(-max(0, total - existing) // feeds_per_user)):
+        wanted = max(0, total - existing)
+        for offset in range(-(-wanted // feeds_per_user)):
             user_id = next_user + offset
             users.append({
                 "id": user_id, "trakt_slug": f"seed-{user_id}", "trakt_username": f"Seed {user_id}",
@@ -71,7 +72,7 @@ class Seeder:
                 "expires_at": connection.expires_at, "status": "ok", "version": 0, "updated_at": now,
             })
             sampled = len(self.sampled_tokens) < sample
-            for _ in range(feeds_per_user):
+            for _ in range(min(feeds_per_user, wanted - len(feeds))):
                 token = new_feed_token()
                 feeds.append({
                     "id": next_feed + len(feeds), "user_id": user_id, "token_hash": hash_feed_token(token),
