@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bench import cold, crowd, economy, render, scale, warm
+from bench import cold, crowd, daily, economy, render, scale, warm
 from bench.lab import Lab, open_lab
 from bench.procs import AIRDATE, UVICORN_FLAGS, stack
 from bench.profile import py_spy
@@ -33,6 +33,7 @@ RUNNERS: tuple[tuple[frozenset[int], Runner], ...] = (
     (frozenset({5}), render.run),
     (frozenset({6}), scale.run),
     (frozenset({7}), crowd.run),
+    (frozenset({8}), daily.run),
 )
 NUMBERS = frozenset(number for numbers, _ in RUNNERS for number in numbers)
 

@@ -24,6 +24,7 @@ class Sizes:
     crowd_feeds: int  # benchmark 7
     crowd_clients: int
     crowd_requests: int  # per round
+    daily_hours: int  # benchmark 8: simulated hours to settle, then as many measured
 
 
 FULL = Sizes(
@@ -40,6 +41,7 @@ FULL = Sizes(
     crowd_feeds=1000,
     crowd_clients=200,
     crowd_requests=6000,
+    daily_hours=24,
 )
 
 QUICK = Sizes(
@@ -56,4 +58,5 @@ QUICK = Sizes(
     crowd_feeds=20,
     crowd_clients=10,
     crowd_requests=100,
+    daily_hours=2,
 )

@@ -21,6 +21,7 @@ BENCHMARKS = {
     5: "rendering",
     6: "scale",
     7: "crowd",
+    8: "Trakt calls per active user",
 }
 # A table row: "3. cold feed, ...  <measured>  <baseline>  0.297  < 450.0 ms  MISSED"
 ROW = re.compile(
