@@ -97,7 +97,7 @@ class _MemoryKey:
 
 # Columns, not ORM objects: this read runs on every poll (see HotReader). The options come as their
 # JSON text, which keys the resolved-options memo, so a poll decodes no JSON.
-_LOOKUP = (
+LOOKUP = (
     select(
         Feed.id,
         Feed.user_id,
@@ -158,7 +158,7 @@ class FeedService:
         return await self._rows.lookup(token_hash, lambda: self._read(token_hash))
 
     async def _read(self, token_hash: str) -> FeedContext | None:
-        row = await self._reader.first(_LOOKUP, {"token_hash": token_hash})
+        row = await self._reader.first(LOOKUP, {"token_hash": token_hash})
         if row is None:
             return None
         return FeedContext(
