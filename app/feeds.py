@@ -1,8 +1,9 @@
 """The feed service: token -> feed -> window -> cached calendar + posters -> iCalendar bytes.
 
 Why it holds rendered bytes in memory: calendar apps poll far more often than anything changes, so a
-warm request must cost one indexed read (the feed row with its user's data version) and nothing else:
-no rendering, no upstream call, no write (poll counts are batched).
+warm request must cost two memory hits (the feed row with its user's data version, kept by
+`app.feedrows` until it changes, and the rendered bytes) and nothing else: no read, no rendering, no
+upstream call, no write (poll counts are batched).
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ class _MemoryKey:
     today: str
 
 
-# Columns, not ORM objects: this read runs on every poll (see HotReader). The options come as their
-# JSON text, which keys the resolved-options memo, so a poll decodes no JSON.
+# Columns, not ORM objects: this read runs on every poll whose row is not remembered (see HotReader).
+# The options come as their JSON text, which keys the resolved-options memo, so a poll decodes no JSON.
 LOOKUP = (
     select(
         Feed.id,
