@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from app.freshness import FAR_FACTOR, NEAR_TERM, expires_at
+from tests.support.world import TTL, World
 
-TTL = timedelta(hours=1)
 NOW = datetime(2026, 12, 6, 10, 30, tzinfo=UTC)
 TODAY = NOW.date()
 
@@ -51,3 +51,14 @@ def test_near_term_data_is_never_older_than_the_ttl() -> None:
             near_seen = True
             assert now - fetched <= TTL
     assert near_seen
+
+
+async def test_the_calendar_cache_stores_each_chunk_with_the_plans_expiry(world: World) -> None:
+    await world.entries(world.window(before=0, after=120))
+    rows = await world.rows()
+    assert rows
+    for row in rows:
+        assert row.fetched_at is not None
+        assert row.expires_at == expires_at(row.fetched_at, row.start_date, TTL)
+    lifetimes = {row.expires_at - row.fetched_at for row in rows if row.expires_at and row.fetched_at}
+    assert TTL in lifetimes and max(lifetimes) > TTL  # near chunks and far ones both seen
