@@ -37,6 +37,7 @@ CHANNEL = "airdate_feed_rows"  # the migration's triggers notify here, with the 
 LISTENER_NAME = "airdate-feed-rows"  # application_name of the LISTEN connection, for pg_stat_activity
 TRIGGERS = ("airdate_feed_rows_feeds", "airdate_feed_rows_users", "airdate_feed_rows_connections")
 HEARTBEAT = 5.0  # seconds between liveness checks of the LISTEN connection
+PROBE = "probe"  # a payload every instance ignores: the listener's self-test at connect
 RETRY = (0.5, 30.0)  # reconnect delay: first, and the cap it doubles up to
 
 
@@ -145,6 +146,7 @@ class PostgresChannel:
         self._connection: _Listening | None = None
         self._alive_until = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._heard_probe = asyncio.Event()
         self.on_change: Forget = lambda user_id: None
 
     def current(self) -> bool:
@@ -191,6 +193,11 @@ class PostgresChannel:
                 log.warning("feed row triggers missing (run `airdate migrate`); reading every poll's row")
                 return False
             await connection.execute(f"LISTEN {CHANNEL}")
+            # Notifications reach us through an override of asyncpg internals (see _Listening): prove
+            # the path works before trusting anything, so an asyncpg change cannot make us deaf.
+            self._heard_probe.clear()
+            await connection.execute(f"NOTIFY {CHANNEL}, '{PROBE}'")
+            await asyncio.wait_for(self._heard_probe.wait(), HEARTBEAT)
             self._connection = connection
             self._alive_until = time.monotonic() + 3 * HEARTBEAT
             self.on_change(None)  # anything read before LISTEN took effect may have missed its notice
@@ -208,6 +215,9 @@ class PostgresChannel:
             connection.terminate()
 
     def _notified(self, payload: str) -> None:
+        if payload == PROBE:
+            self._heard_probe.set()
+            return
         try:
             user_id: int | None = int(payload)
         except ValueError:

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db import HotReader, create_engine
-from app.feedrows import FeedRows, SqliteVersion
+from app.feedrows import CHANNEL, FeedRows, PostgresChannel, SqliteVersion
 from app.main import create_app
 from app.options import FeedOptions
 from tests.fixtures.app import RunningApp, free_port
@@ -30,7 +30,7 @@ from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import env_for, run_airdate
 from tests.support.server import serve
 from tests.support.settings import sandbox_settings
-from tests.support.waiting import eventually_blocking
+from tests.support.waiting import eventually, eventually_blocking
 
 LISTENER = "airdate-feed-rows"  # the application_name of the LISTEN connection
 
@@ -199,3 +199,43 @@ async def test_a_row_read_while_something_commits_is_answered_but_not_kept(tmp_p
     finally:
         writer.close()
         await reader.dispose()
+
+
+async def test_on_postgresql_rows_are_remembered_while_the_channel_is_up(
+    postgres_databases: PostgresDatabases,
+) -> None:
+    """The other half of the bargain: with the channel up (and its self-test passed) a row is read
+    once, not on every poll; a notification for its user makes the next lookup read it again."""
+    url = postgres_databases.clone()
+    channel = PostgresChannel(url)
+    rows: FeedRows[_Row] = FeedRows(channel, capacity=10)
+    reads: list[str] = []
+
+    async def read() -> _Row:
+        reads.append("k")
+        return _Row(user_id=1)
+
+    try:
+        await rows.lookup("k", read)  # opens the channel; read through while it is not up yet
+        await eventually(channel.current, "the LISTEN channel to come up")
+        for _ in range(3):
+            await rows.lookup("k", read)
+        assert len(reads) == 2
+
+        await _notify(url, "1")
+        await eventually(lambda: len(rows) == 0, "the notification to forget user 1's row")
+        await rows.lookup("k", read)
+        assert len(reads) == 3
+    finally:
+        await rows.close()
+        postgres_databases.drop(url)
+
+
+async def _notify(url: str, payload: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                     {"channel": CHANNEL, "payload": payload})
+    finally:
+        await engine.dispose()
