@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,12 +60,17 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def uvicorn_server(
-    name: str, factory: str, env: Mapping[str, str], logs: Path, ready_path: str = "/healthz"
+    name: str,
+    factory: str,
+    env: Mapping[str, str],
+    logs: Path,
+    ready_path: str = "/healthz",
+    flags: Sequence[str] = UVICORN_FLAGS,
 ) -> AsyncIterator[Server]:
     """Run `factory` (module:function returning an ASGI app) until the block exits."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-               "--port", str(port), *UVICORN_FLAGS]
+               "--port", str(port), *flags]
     async with _child(name, command, port, env, logs, ready_path) as server:
         yield server
 
@@ -110,7 +115,7 @@ async def _child(
         await _stop(process)
 
 
-def stack() -> str:
+def auto_stack() -> str:
     """The HTTP implementation and event loop uvicorn's "auto" picks on this install."""
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"

@@ -22,6 +22,7 @@ BENCHMARKS = {
     6: "scale",
     7: "crowd",
     8: "Trakt calls per active user",
+    9: "server stack",
 }
 # A table row: "3. cold feed, ...  <measured>  <baseline>  0.297  < 450.0 ms  MISSED"
 ROW = re.compile(
