@@ -28,6 +28,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from app import freshness
 from app.clock import Clock
 from app.connections import STATUS_OK, ConnectionService, NeedsReconnect
 from app.db import upsert
@@ -399,7 +400,7 @@ class CalendarService:
                     "payload": answer.payload,
                     "content_hash": _content_hash(answer.payload),
                     "fetched_at": now,
-                    "expires_at": now + self._ttl,
+                    "expires_at": freshness.expires_at(now, answer.chunk.start, self._ttl),
                     "last_error": None,
                     "failed_at": None,
                     "retry_after": None,

@@ -23,13 +23,16 @@ from app.connections import ConnectionService
 from app.crypto import Vault
 from app.db import HotReader, create_engine, create_session_factory
 from app.drops import DropLog
-from app.feeds import FeedService
+from app.feedrows import FeedRows, watcher_for
+from app.feeds import FeedContext, FeedService
 from app.posters import PosterService
 from app.ratelimits import TraktLimits
 from app.refresher import Refresher
 from app.tmdb import TmdbClient, create_tmdb
 from app.tokenlane import TokenLane
 from app.trakt import TraktClient, create_trakt
+
+FEED_ROWS = 50_000  # feed rows remembered for warm polls (a few hundred bytes each), see app.feedrows
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,9 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     reader = HotReader(settings.database_url)
+    rows: FeedRows[FeedContext] = FeedRows(
+        watcher_for(settings.database_url, reader.data_version), capacity=FEED_ROWS
+    )
     http = create_http_client()
     lane: TokenLane | None = None
     try:
@@ -82,7 +88,7 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
         calendar = CalendarService(sessions, trakt, connections, limits, clock, ttl=ttl, drops=drops)
         posters = PosterService(sessions, tmdb, clock)
         feeds = FeedService(
-            sessions, reader, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
+            sessions, reader, rows, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
         )
         yield Services(
             settings=settings,
@@ -106,5 +112,6 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
         if lane is not None:
             await lane.aclose()
         await http.aclose()
+        await rows.close()
         await reader.dispose()
         await engine.dispose()

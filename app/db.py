@@ -132,7 +132,9 @@ class HotReader:
         parsed = make_url(url)
         self._sqlite_path: str | None = None
         self._sqlite: sqlite3.Connection | None = None
-        self._plans: dict[int, _Plan] = {}
+        # Keyed by the statement itself, which the dict keeps alive: keyed by id(), a statement freed
+        # and another built at its address ran the freed one's SQL.
+        self._plans: dict[Select[*tuple[Any, ...]], _Plan] = {}
         self._async: AsyncEngine | None = None
         if parsed.get_backend_name() == "sqlite":
             _ensure_sqlite_directory(parsed)
@@ -145,12 +147,15 @@ class HotReader:
     async def first(
         self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
-        """The first row of `statement` (a module-level constant) with bound `params`, by column name."""
+        """The first row of `statement` with bound `params`, by column name.
+
+        Meant for module-level constants: each distinct statement object is compiled once and kept.
+        """
         if self._async is not None:
             async with self._async.connect() as connection:
                 row = (await connection.execute(statement, params)).first()
             return None if row is None else dict(row._mapping)
-        plan = self._plans.get(id(statement)) or self._plan(statement)
+        plan = self._plans.get(statement) or self._plan(statement)
         raw = self._connection().execute(plan.sql, [params[name] for name in plan.binds]).fetchone()
         if raw is None:
             return None
@@ -158,6 +163,12 @@ class HotReader:
             name: value if process is None else process(value)
             for name, process, value in zip(plan.columns, plan.processors, raw, strict=True)
         }
+
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version` on this reader's connection, which never writes: it moves
+        whenever any other connection (of this process or another) commits. See `app.feedrows`."""
+        version: int = self._connection().execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     async def dispose(self) -> None:
         if self._sqlite is not None:
@@ -184,7 +195,7 @@ class HotReader:
             column.type.result_processor(dialect, None) for column in statement.selected_columns
         )
         plan = _Plan(str(compiled), tuple(compiled.positiontup or ()), columns, processors)
-        self._plans[id(statement)] = plan
+        self._plans[statement] = plan
         return plan
 
 

@@ -1,8 +1,9 @@
 """The feed service: token -> feed -> window -> cached calendar + posters -> iCalendar bytes.
 
 Why it holds rendered bytes in memory: calendar apps poll far more often than anything changes, so a
-warm request must cost one indexed read (the feed row with its user's data version) and nothing else:
-no rendering, no upstream call, no write (poll counts are batched).
+warm request must cost two memory hits (the feed row with its user's data version, kept by
+`app.feedrows` until it changes, and the rendered bytes) and nothing else: no read, no rendering, no
+upstream call, no write (poll counts are batched).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from app.calendar import CalendarResult, CalendarService, Window
 from app.crypto import hash_feed_token, is_well_formed_feed_token
 from app.db import HotReader, upsert
 from app.entries import Entry, Episode
+from app.feedrows import FeedRows
 from app.models import Feed, FeedEvent, TraktConnection, User
-from app.options import FeedOptions, parse_options
+from app.options import FeedOptions, parse_options, query_text
 from app.posters import PosterService
 from app.singleflight import SingleFlight
 from app.sources import SOURCES
@@ -87,15 +89,16 @@ class FeedStats:
 @dataclass(frozen=True, slots=True)
 class _MemoryKey:
     feed_id: int
+    title: tuple[str, str]  # the feed's name and the user's: both are written into the calendar
     options: FeedOptions
     data_version: int
     connection_status: str
     today: str
 
 
-# Columns, not ORM objects: this read runs on every poll (see HotReader). The options come as their
-# JSON text, which keys the resolved-options memo, so a poll decodes no JSON.
-_LOOKUP = (
+# Columns, not ORM objects: this read runs on every poll whose row is not remembered (see HotReader).
+# The options come as their JSON text, which keys the resolved-options memo, so a poll decodes no JSON.
+LOOKUP = (
     select(
         Feed.id,
         Feed.user_id,
@@ -117,6 +120,7 @@ class FeedService:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         reader: HotReader,
+        rows: FeedRows[FeedContext],
         calendar: CalendarService,
         posters: PosterService,
         clock: Callable[[], datetime],
@@ -128,6 +132,7 @@ class FeedService:
     ) -> None:
         self._sessions = session_factory
         self._reader = reader
+        self._rows = rows
         self._calendar = calendar
         self._posters = posters
         self._clock = clock
@@ -143,11 +148,19 @@ class FeedService:
         self._render_count = 0
 
     async def lookup(self, token: str) -> FeedContext | None:
-        """The live feed a token opens, or None; malformed tokens cost the same query as real ones."""
-        well_formed = is_well_formed_feed_token(token)
-        token_hash = hash_feed_token(token if well_formed else "")
-        row = await self._reader.first(_LOOKUP, {"token_hash": token_hash})
-        if row is None or not well_formed:
+        """The live feed a token opens, or None; malformed tokens cost the same query as unknown ones.
+
+        Warm polls are answered from `FeedRows`, which forgets a row as soon as it changes.
+        """
+        if not is_well_formed_feed_token(token):
+            await self._read(hash_feed_token(""))
+            return None
+        token_hash = hash_feed_token(token)
+        return await self._rows.lookup(token_hash, lambda: self._read(token_hash))
+
+    async def _read(self, token_hash: str) -> FeedContext | None:
+        row = await self._reader.first(LOOKUP, {"token_hash": token_hash})
+        if row is None:
             return None
         return FeedContext(
             feed_id=row["id"],
@@ -179,7 +192,11 @@ class FeedService:
         now = self._clock()
         tz = ZoneInfo(options.tz or context.user_tz)
         key = _MemoryKey(
-            context.feed_id, options, context.data_version, context.connection_status,
+            context.feed_id,
+            (context.name, context.username),
+            options,
+            context.data_version,
+            context.connection_status,
             now.astimezone(tz).date().isoformat(),
         )
         cached = self._memory.get(key)
@@ -257,7 +274,7 @@ class FeedService:
         self._render_count += 1
         events = ics.build_events(entries, posters, render_options, notices)
         stored = self.options(context, {})
-        variant = "" if options == stored else hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+        variant = "" if options == stored else variant_key(options)
         revisions = await self._revisions(context.feed_id, variant, events)
         info = ics.CalendarInfo(
             name=f"Trakt · {context.name} — {context.username}",
@@ -359,6 +376,20 @@ class FeedService:
         ):
             _, evicted = self._memory.popitem(last=False)
             self._memory_bytes -= _footprint(evicted)
+
+
+def variant_key(options: FeedOptions) -> str:
+    """The key of a URL-override variant's SEQUENCE history: a hash of the options as a URL states them.
+
+    Only the values that differ from the defaults, as text, in sorted JSON: so adding an option (with a
+    default) to `FeedOptions` leaves every existing variant's history where it is.
+    """
+    defaults = FeedOptions().to_json()
+    stated = {
+        name: query_text(value) for name, value in options.to_json().items() if value != defaults.get(name)
+    }
+    canonical = json.dumps(stated, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _footprint(rendered: RenderedFeed) -> int:

@@ -61,14 +61,13 @@ class FeedOptions:
     def from_json(cls, data: Mapping[str, Any]) -> FeedOptions:
         """Options as stored; unknown keys from older versions are ignored, values re-validated."""
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        as_text = {
-            name: ",".join(value) if isinstance(value, list | tuple) else _to_text(value)
-            for name, value in known.items()
-        }
-        return parse_options(as_text, cls())
+        return parse_options({name: query_text(value) for name, value in known.items()}, cls())
 
 
-def _to_text(value: Any) -> str:
+def query_text(value: Any) -> str:
+    """An option's value (as `to_json` gives it) the way a feed URL's query writes it."""
+    if isinstance(value, list | tuple):
+        return ",".join(value)
     if value is None:
         return ""
     if isinstance(value, bool):

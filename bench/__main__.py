@@ -16,9 +16,9 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bench import cold, economy, render, scale, warm
+from bench import cold, crowd, daily, economy, render, scale, stack, warm
 from bench.lab import Lab, open_lab
-from bench.procs import UVICORN_FLAGS
+from bench.procs import AIRDATE, UVICORN_FLAGS, auto_stack
 from bench.profile import py_spy
 from bench.report import Result, machine, table
 from bench.sizes import FULL, QUICK, Sizes
@@ -32,6 +32,9 @@ RUNNERS: tuple[tuple[frozenset[int], Runner], ...] = (
     (frozenset({4}), economy.run),
     (frozenset({5}), render.run),
     (frozenset({6}), scale.run),
+    (frozenset({7}), crowd.run),
+    (frozenset({8}), daily.run),
+    (frozenset({9}), stack.run),
 )
 NUMBERS = frozenset(number for numbers, _ in RUNNERS for number in numbers)
 
@@ -40,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     selected = sorted(args.only)
     print(machine())
-    print(f"servers: uvicorn {' '.join(UVICORN_FLAGS)}, one process each, SQLite in a temp dir")
+    print(f"servers: the app through `{AIRDATE.name} serve` (its production settings), baselines and "
+          f"sandbox on uvicorn {' '.join(UVICORN_FLAGS)} ({auto_stack()}); one process each, "
+          "SQLite in a temp dir")
     print("load generator: this process, raw HTTP/1.1 keep-alive connections on 127.0.0.1")
     print(f"load average at start: {_load()} (other work on the machine slows both sides of a ratio)")
     if args.profile is not None:

@@ -27,7 +27,7 @@ from app.crypto import generate_key
 from app.migrate import upgrade_async
 from app.options import FeedOptions
 from app.ratelimits import UNIDENTIFIED
-from bench.procs import BenchError, Server, uvicorn_server
+from bench.procs import BenchError, Server, airdate_serve, uvicorn_server
 
 CLIENT_ID = "sandbox-client-id"  # the sandbox's defaults (app.sandbox.create_sandbox)
 CLIENT_SECRET = "sandbox-client-secret"
@@ -132,9 +132,9 @@ class Lab:
 
     @asynccontextmanager
     async def app(self, deployment: Deployment, name: str) -> AsyncIterator[Server]:
-        """The real service as its own uvicorn process, for the duration of the block; its output
-        goes to `<workdir>/<name>.log`, quoted in the error if it fails to start."""
-        async with uvicorn_server(name, "bench.targets:airdate", deployment.env, self.workdir) as server:
+        """The real service through `airdate serve`, for the duration of the block; its output (and
+        access log) goes to `<workdir>/<name>.log`, quoted in the error if it fails to start."""
+        async with airdate_serve(name, deployment.env, self.workdir) as server:
             yield server
 
     async def connect(self, deployment: Deployment, slug: str, options: FeedOptions) -> FeedInfo:

@@ -1,20 +1,24 @@
-"""Servers as child processes: every target runs under the same uvicorn command line.
+"""Servers as child processes: the app exactly as deployed (`airdate serve`), the baselines on the
+same HTTP stack.
 
 Why processes: the load generator must not share an interpreter (and its GIL) with the server it
-measures, and the app and its baseline must differ only in the application object, never in server
-settings. Every child is stopped by its own pid when the `async with` block ends, failure or not.
+measures. Why `airdate serve`: the figure that matters is what a deployment serves, with whatever
+serve turns on (its access log, its HTTP implementation and event loop); the bare baseline runs
+under uvicorn with the same HTTP implementation and loop, so a ratio isolates what the product adds.
+Every child is stopped by its own pid when the `async with` block ends, failure or not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +26,11 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-# uvicorn's defaults on this install (no uvloop/httptools), spelled out so a later install of either
-# cannot silently change one side of a comparison. Access logs off: both sides, and they would
-# measure terminal I/O.
-UVICORN_FLAGS = ("--loop", "asyncio", "--http", "h11", "--log-level", "warning", "--no-access-log")
+AIRDATE = Path(sys.executable).with_name("airdate")
+# The stack `airdate serve` runs on (uvicorn picks httptools when installed; serve's loop is
+# uvloop when installed, see app.cli.run), spelled out for the baselines. They log no access lines:
+# a bare app is the floor, and the app's own access log is part of what the app costs.
+UVICORN_FLAGS = ("--loop", "auto", "--http", "auto", "--log-level", "warning", "--no-access-log")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -55,17 +60,51 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def uvicorn_server(
-    name: str, factory: str, env: Mapping[str, str], logs: Path, ready_path: str = "/healthz"
+    name: str,
+    factory: str,
+    env: Mapping[str, str],
+    logs: Path,
+    ready_path: str = "/healthz",
+    flags: Sequence[str] = UVICORN_FLAGS,
 ) -> AsyncIterator[Server]:
     """Run `factory` (module:function returning an ASGI app) until the block exits."""
     port = free_port()
-    log_path = logs / f"{name}.log"
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-               "--port", str(port), *UVICORN_FLAGS]
+               "--port", str(port), *flags]
+    async with _child(name, command, port, env, logs, ready_path) as server:
+        yield server
+
+
+@asynccontextmanager
+async def airdate_serve(name: str, env: Mapping[str, str], logs: Path) -> AsyncIterator[Server]:
+    """The installed `airdate serve` command with `env` as its configuration, until the block exits.
+
+    It runs in `logs` (a temp dir), so no `.env` of the checkout can change its settings; its
+    access log goes to `<logs>/<name>.log` like any other output.
+    """
+    port = free_port()
+    if not AIRDATE.is_file():
+        raise BenchError(f"{AIRDATE} is missing: install the project (`make venv`)")
+    command = [str(AIRDATE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    async with _child(name, command, port, env, logs, "/healthz", cwd=logs) as server:
+        yield server
+
+
+@asynccontextmanager
+async def _child(
+    name: str,
+    command: list[str],
+    port: int,
+    env: Mapping[str, str],
+    logs: Path,
+    ready_path: str,
+    cwd: Path = REPO,
+) -> AsyncIterator[Server]:
+    log_path = logs / f"{name}.log"
     child_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=REPO, env=child_env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+            *command, cwd=cwd, env=child_env, stdout=log, stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_die_with_parent,
         )
     server = Server(name=name, url=f"http://127.0.0.1:{port}", pid=process.pid)
@@ -74,6 +113,13 @@ async def uvicorn_server(
         yield server
     finally:
         await _stop(process)
+
+
+def auto_stack() -> str:
+    """The HTTP implementation and event loop uvicorn's "auto" picks on this install."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http} + {loop}"
 
 
 def _die_with_parent() -> None:

@@ -29,9 +29,10 @@ class Seeder:
         self._template = template
         self.sampled_tokens: list[str] = [template.token]
 
-    async def grow_to(self, total: int, sample: int) -> None:
-        """Add one user with one feed at a time until there are `total` feeds; the first ones added
-        (up to `sample` polled feeds in all) get calendar data and join `sampled_tokens`."""
+    async def grow_to(self, total: int, sample: int, feeds_per_user: int = 1) -> None:
+        """Add users with (up to) `feeds_per_user` feeds each until there are `total` feeds; the
+        first ones added (up to `sample` polled feeds in all) join `sampled_tokens`, and their users
+        get calendar data."""
         services = self._services
         async with services.sessions() as session:
             existing = await session.scalar(select(func.count(Feed.id))) or 0
@@ -55,8 +56,9 @@ class Seeder:
         connections: list[dict[str, Any]] = []
         feeds: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
-        for offset in range(max(0, total - existing)):
-            user_id, token = next_user + offset, new_feed_token()
+        wanted = max(0, total - existing)
+        for offset in range(-(-wanted // feeds_per_user)):
+            user_id = next_user + offset
             users.append({
                 "id": user_id, "trakt_slug": f"seed-{user_id}", "trakt_username": f"Seed {user_id}",
                 "trakt_uuid": f"seed-uuid-{user_id}", "timezone": USER_TZ, "data_version": 0,
@@ -69,13 +71,17 @@ class Seeder:
                 "refresh_token": services.vault.encrypt(f"seeded-{user_id}"),
                 "expires_at": connection.expires_at, "status": "ok", "version": 0, "updated_at": now,
             })
-            feeds.append({
-                "id": next_feed + offset, "user_id": user_id, "token_hash": hash_feed_token(token),
-                "token_encrypted": services.vault.encrypt(token), "name": "Seeded",
-                "options": self._template.options.to_json(), "created_at": now, "poll_count": 0,
-            })
-            if len(self.sampled_tokens) < sample:
-                self.sampled_tokens.append(token)
+            sampled = len(self.sampled_tokens) < sample
+            for _ in range(min(feeds_per_user, wanted - len(feeds))):
+                token = new_feed_token()
+                feeds.append({
+                    "id": next_feed + len(feeds), "user_id": user_id, "token_hash": hash_feed_token(token),
+                    "token_encrypted": services.vault.encrypt(token), "name": "Seeded",
+                    "options": self._template.options.to_json(), "created_at": now, "poll_count": 0,
+                })
+                if len(self.sampled_tokens) < sample:
+                    self.sampled_tokens.append(token)
+            if sampled:
                 copies.extend(_copy(chunk, user_id) for chunk in chunks)
         async with services.sessions.begin() as session:
             for model, rows in ((User, users), (TraktConnection, connections), (Feed, feeds),

@@ -21,6 +21,10 @@ class Sizes:
     render_seconds: float  # minimum timed span per measurement
     feed_counts: tuple[int, ...]  # benchmark 6
     scale_requests: int
+    crowd_feeds: int  # benchmark 7
+    crowd_clients: int
+    crowd_requests: int  # per round
+    daily_hours: int  # benchmark 8: simulated hours to settle, then as many measured
 
 
 FULL = Sizes(
@@ -32,8 +36,12 @@ FULL = Sizes(
     burst=100,
     render_events=(100, 1000, 5000),
     render_seconds=1.0,
-    feed_counts=(10, 1000, 10000),
+    feed_counts=(10, 10_000, 100_000),
     scale_requests=2000,
+    crowd_feeds=1000,
+    crowd_clients=200,
+    crowd_requests=6000,
+    daily_hours=24,
 )
 
 QUICK = Sizes(
@@ -47,4 +55,8 @@ QUICK = Sizes(
     render_seconds=0.05,
     feed_counts=(10, 50),
     scale_requests=100,
+    crowd_feeds=20,
+    crowd_clients=10,
+    crowd_requests=100,
+    daily_hours=2,
 )

@@ -27,7 +27,8 @@ MEDIA_TYPE = "text/calendar; charset=utf-8"
 
 
 def airdate() -> Starlette:
-    """The real service, configured from AIRDATE_* variables exactly as `airdate serve` would be."""
+    """The real service, configured from AIRDATE_* variables as `airdate serve` would be, for running
+    it under uvicorn flags of the benchmark's choosing (benchmark 9 compares HTTP stacks)."""
     return create_app(Settings.from_env(dotenv=None))
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,9 @@ import httpx
 from sqlalchemy import text
 
 from app.container import open_services
+from app.crypto import hash_feed_token
+from app.db import HotReader
+from app.feeds import LOOKUP
 from app.options import FeedOptions
 from bench.lab import TYPICAL_FEED, Deployment, Lab, feed_path
 from bench.load import LoadResult, load
@@ -35,15 +39,10 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     feed = await lab.connect(deployment, "warm", TYPICAL_FEED)
     path = feed_path(feed)
     async with lab.app(deployment, "app-warm") as app:
-        body, headers = await _first_answer(app.url + path)
+        body, headers = await first_answer(app.url + path)
         events = body.count(b"BEGIN:VEVENT")
         print(f"  feed: {events} events, {len(body):,} bytes, options {_shown(TYPICAL_FEED)}")
-        (lab.workdir / "feed.ics").write_bytes(body)
-        (lab.workdir / "headers.json").write_text(json.dumps(headers))
-        env = {BODY_FILE: str(lab.workdir / "feed.ics"), HEADERS_FILE: str(lab.workdir / "headers.json")}
-        async with uvicorn_server("bare", "bench.targets:bare", env, lab.workdir) as bare:
-            if (await _first_answer(bare.url + path))[0] != body:
-                raise BenchError("the bare app does not serve the app's bytes")
+        async with bare_server(lab, path, body, headers) as bare:
             revalidate = {"If-None-Match": headers["ETag"]}
             cases = {
                 1: _Case("1. warm feed throughput", path, {}, 200, len(body), "warm-200"),
@@ -56,9 +55,24 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
         return results
 
 
+@asynccontextmanager
+async def bare_server(lab: Lab, path: str, body: bytes, headers: Mapping[str, str]) -> AsyncIterator[Server]:
+    """The bare baseline serving `body` with `headers` for any feed path, checked to serve them."""
+    (lab.workdir / "feed.ics").write_bytes(body)
+    (lab.workdir / "headers.json").write_text(json.dumps(dict(headers)))
+    env = {BODY_FILE: str(lab.workdir / "feed.ics"), HEADERS_FILE: str(lab.workdir / "headers.json")}
+    async with uvicorn_server("bare", "bench.targets:bare", env, lab.workdir) as bare:
+        if (await first_answer(bare.url + path))[0] != body:
+            raise BenchError("the bare app does not serve the app's bytes")
+        yield bare
+
+
 async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
     """Time the warm path's steps in this process, so the table's ratio comes with its cause."""
-    async with open_services(deployment.settings) as services:
+    async with AsyncExitStack() as stack:
+        reader = HotReader(deployment.settings.database_url)  # the lookup's read, without the memory
+        stack.push_async_callback(reader.dispose)
+        services = await stack.enter_async_context(open_services(deployment.settings))
         context = await services.feeds.lookup(token)
         if context is None:
             raise BenchError("the feed token does not resolve")
@@ -72,13 +86,21 @@ async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
         async def lookup() -> None:
             await services.feeds.lookup(token)
 
+        async def read_row() -> None:
+            await reader.first(LOOKUP, {"token_hash": hash_feed_token(token)})
+
+        async def probe() -> None:
+            reader.data_version()
+
         async def memory_hit() -> None:
             await services.feeds.render(context, options)
 
         steps = {
-            "token lookup": await _micros(lookup, calls),
-            "a bare SELECT 1 session (floor of any read)": await _micros(select_one, calls),
-            "memory-cache hit": await _micros(memory_hit, calls),
+            "token lookup (feed row from memory)": await _micros(lookup, calls),
+            "of which the PRAGMA data_version probe": await _micros(probe, calls),
+            "the indexed read it saves": await _micros(read_row, calls),
+            "a bare SELECT 1 session (floor of any session read)": await _micros(select_one, calls),
+            "rendered-feed memory hit": await _micros(memory_hit, calls),
         }
     shown = ", ".join(f"{label} {micros:,.0f} µs" for label, micros in steps.items())
     print(f"  warm path steps, one at a time in this process: {shown}")
@@ -99,7 +121,7 @@ async def _micros(step: Callable[[], Awaitable[None]], calls: int, blocks: int =
     return fastest * 1e6
 
 
-async def _first_answer(url: str) -> tuple[bytes, dict[str, str]]:
+async def first_answer(url: str) -> tuple[bytes, dict[str, str]]:
     async with httpx.AsyncClient(timeout=30.0) as client:
         response = await client.get(url, headers={"Accept-Encoding": "identity"})
     if response.status_code != 200:

@@ -20,10 +20,13 @@ BENCHMARKS = {
     4: "upstream economy",
     5: "rendering",
     6: "scale",
+    7: "crowd",
+    8: "Trakt calls per active user",
+    9: "server stack",
 }
 # A table row: "3. cold feed, ...  <measured>  <baseline>  0.297  < 450.0 ms  MISSED"
 ROW = re.compile(
-    r"^(?P<number>[1-6])\. (?P<name>.+?)  .*?  (?P<ratio>\d+\.\d{3})  .+  (?P<verdict>MET|MISSED|INFO)$"
+    r"^(?P<number>[1-9])\. (?P<name>.+?)  .*?  (?P<ratio>\d+\.\d{3})  .+  (?P<verdict>MET|MISSED|INFO)$"
 )
 
 
@@ -33,12 +36,18 @@ def test_quick_run_prints_every_benchmark_with_a_ratio() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a bound on a hung run, not a speed check: a busy machine takes minutes
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     rows = [match for line in finished.stdout.splitlines() if (match := ROW.match(line))]
     for number, name in BENCHMARKS.items():
         matching = [row for row in rows if int(row["number"]) == number and row["name"].startswith(name)]
         assert matching, f"no table row for benchmark {number} ({name}) in:\n{finished.stdout}"
-        assert all(float(row["ratio"]) >= 0 for row in matching)
+        # Timed ratios vary with the machine, but a zero means a side did no work at all.
+        assert all(float(row["ratio"]) > 0 or row["verdict"] == "MET" for row in matching)
+    # Counted, not timed, so exact on any machine: no upstream call per warm poll, one per cold chunk.
+    economy = {row["name"]: row for row in rows if row["number"] == "4"}
+    assert economy["upstream economy, warm polls"]["ratio"] == "0.000"
+    assert economy["upstream economy, cold burst"]["ratio"] == "1.000"
+    assert all(row["verdict"] == "MET" for row in economy.values())
     assert finished.stdout.startswith("machine: ")

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db import create_engine, is_postgres, upsert
+from app.db import HotReader, create_engine, is_postgres, upsert
 from app.models import CalendarChunk, Feed, FeedEvent, MediaItem, TraktConnection, User
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -157,3 +157,15 @@ async def test_each_test_gets_an_empty_database(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         users = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
     assert users == 0
+
+
+async def test_hot_reader_runs_each_statement_it_is_given(database_url: str) -> None:
+    """Plans were once remembered by `id(statement)`: a statement built after another was freed can
+    get the same id, and then ran the freed statement's SQL. Fresh statements here are freed at once."""
+    reader = HotReader(database_url)
+    try:
+        for number in range(200):
+            row = await reader.first(select(literal_column(str(number)).label("value")), {})
+            assert row == {"value": number}
+    finally:
+        await reader.dispose()

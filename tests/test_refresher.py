@@ -12,11 +12,13 @@ from sqlalchemy import select
 
 from app.calendar import CHUNK_DAYS, chunks_for
 from app.db import create_engine, create_session_factory
+from app.freshness import NEAR_TERM
 from app.models import CalendarChunk
 from app.refresher import Refresher
 from tests.support.world import TTL, World, add_feed, calendar_service
 
 MARGIN = timedelta(minutes=5)
+NEAR_DAYS = NEAR_TERM.days
 
 
 async def expiries(world: World) -> dict[date, datetime]:
@@ -30,9 +32,11 @@ def refresher(world: World) -> Refresher:
 
 
 async def cached_window_near_expiry(world: World) -> int:
-    """Fill the cache for a polled feed, then move to just inside the refresh margin; returns chunks."""
+    """Fill the cache for a polled feed, then move to just inside the refresh margin; returns chunks.
+
+    The window stays within the near term, where every chunk lives one TTL (app.freshness)."""
     await add_feed(world.rig, world.user_id, world.rig.clock())
-    window = world.window(before=0, after=60)
+    window = world.window(before=0, after=NEAR_DAYS)
     await world.entries(window)
     world.rig.clock.advance((TTL - MARGIN / 2).total_seconds())
     return len(chunks_for(window))
@@ -50,7 +54,7 @@ async def test_chunks_about_to_expire_are_refreshed_once(world: World) -> None:
     assert all(after[start] == world.rig.clock() + TTL > before[start] for start in before)
     assert await refresher(world).run_once() == 0
     assert world.calls() == calls + chunks
-    assert not (await world.entries(world.window(before=0, after=60))).stale
+    assert not (await world.entries(world.window(before=0, after=NEAR_DAYS))).stale
 
 
 async def test_chunks_far_from_expiry_are_left_alone(world: World) -> None:

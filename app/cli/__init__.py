@@ -20,6 +20,7 @@ from app.cli import feeds, run, users
 from app.cli.doctor import doctor
 from app.cli.errors import EXPECTED, describe
 from app.cli.rekey import rekey
+from app.cli.servers import run_serving
 from app.config import Settings
 from app.container import Services, open_services
 from app.crypto import generate_key
@@ -57,7 +58,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    asyncio.run(run.serve(Settings.from_env(), args.host, args.port))
+    run_serving(run.serve(Settings.from_env(), args.host, args.port))
     return 0
 
 

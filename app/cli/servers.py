@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,22 @@ def listen(host: str, port: int) -> Listener:
         problem = exc.strerror or str(exc)
         raise CliError(f"cannot listen on {host}:{port} ({problem}); pick another --port") from None
     return Listener(sock=sock, host=host)
+
+
+def run_serving(main: Coroutine[Any, Any, None]) -> None:
+    """Run a serving verb to completion on uvloop when it is installed (it is a dependency, through
+    `uvicorn[standard]`), else on asyncio's own loop.
+
+    Why: with httptools (which uvicorn picks by itself when installed) uvloop served warm feeds and
+    304s 1.7x to 1.8x faster than h11 on asyncio, and cold feeds faster too (docs/performance.md).
+    uvicorn only picks the loop itself in `uvicorn.run`; our servers run inside a loop we start.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 class Servers:
