@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,22 +30,53 @@ from app.tmdb import TmdbClient, create_tmdb
 from app.trakt import TraktClient, create_trakt
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Services:
+    """The process's parts. Those that talk to Trakt are built on first use, not up front.
+
+    Why lazily: `rekey`, `feeds list` and the other bookkeeping verbs never call Trakt and must run on
+    a machine without AIRDATE_TRAKT_CLIENT_ID; a verb that does call Trakt still stops with the one
+    line naming the variable, raised by `create_trakt` when the Trakt client is first needed.
+    (`cached_property` stores into the instance dict, which a frozen dataclass without slots allows.)
+    """
+
     settings: Settings
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reader: HotReader
     http: httpx.AsyncClient
     vault: Vault
-    trakt: TraktClient
     tmdb: TmdbClient | None
-    connections: ConnectionService
-    calendar: CalendarService
     posters: PosterService
     accounts: Accounts
-    feeds: FeedService
-    refresher: Refresher
+
+    @cached_property
+    def trakt(self) -> TraktClient:
+        return create_trakt(self.settings, self.http, clock=self.clock)
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        return ConnectionService(self.sessions, self.vault, self.trakt, self.clock)
+
+    @cached_property
+    def calendar(self) -> CalendarService:
+        return CalendarService(self.sessions, self.trakt, self.connections, self.clock, ttl=self._ttl)
+
+    @cached_property
+    def feeds(self) -> FeedService:
+        return FeedService(
+            self.sessions, self.reader, self.calendar, self.posters, self.clock,
+            public_url=self.settings.public_url, refresh=self._ttl,
+        )
+
+    @cached_property
+    def refresher(self) -> Refresher:
+        return Refresher(self.sessions, self.calendar, self.clock)
+
+    @property
+    def _ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.cache_ttl)
 
 
 def create_http_client() -> httpx.AsyncClient:
@@ -66,30 +98,18 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     http = create_http_client()
     try:
         vault = Vault(settings.secret_keys)
-        trakt = create_trakt(settings, http, clock=clock)
         tmdb = create_tmdb(settings, http, clock=clock)
-        connections = ConnectionService(sessions, vault, trakt, clock)
-        ttl = timedelta(seconds=settings.cache_ttl)
-        calendar = CalendarService(sessions, trakt, connections, clock, ttl=ttl)
-        posters = PosterService(sessions, tmdb, clock)
-        feeds = FeedService(
-            sessions, reader, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
-        )
         yield Services(
             settings=settings,
             clock=clock,
             engine=engine,
             sessions=sessions,
+            reader=reader,
             http=http,
             vault=vault,
-            trakt=trakt,
             tmdb=tmdb,
-            connections=connections,
-            calendar=calendar,
-            posters=posters,
+            posters=PosterService(sessions, tmdb, clock),
             accounts=Accounts(sessions, vault, clock, settings.public_url),
-            feeds=feeds,
-            refresher=Refresher(sessions, calendar, clock),
         )
     finally:
         await http.aclose()

@@ -283,6 +283,16 @@ def test_rekey_moves_every_secret_to_the_new_key(cli: Cli) -> None:
     assert_one_error_line(cli("feeds", "list"), "AIRDATE_SECRET_KEYS")  # the old key alone is useless
 
 
+def test_verbs_that_never_talk_to_trakt_run_without_its_client_id(cli: Cli) -> None:
+    feed_url = cli.connect()["feed_url"]
+    no_trakt = {"AIRDATE_TRAKT_CLIENT_ID": "", "AIRDATE_TRAKT_CLIENT_SECRET": ""}
+    assert [feed["url"] for feed in json.loads(cli.ok("feeds", "list", "--json", **no_trakt))] == [feed_url]
+    new_key = generate_key()
+    rekeyed = cli.ok("rekey", AIRDATE_SECRET_KEYS=f"{new_key},{cli.settings.secret_keys[0]}", **no_trakt)
+    assert "re-encrypted 3 stored secrets" in rekeyed
+    assert_one_error_line(cli("connect", **no_trakt), "AIRDATE_TRAKT_CLIENT_ID")
+
+
 def test_doctor_reports_ok_for_a_working_install(cli: Cli, sandbox: RunningSandbox) -> None:
     cli.connect()
     result = cli("doctor")

@@ -31,7 +31,7 @@ Verb = Callable[[argparse.Namespace], int]
 
 
 def _services_verb(work: Callable[[Services, argparse.Namespace], Coroutine[Any, Any, None]]) -> Verb:
-    """A verb that needs configured services (secret keys and Trakt client id included)."""
+    """A verb that needs configured services (secret keys; the Trakt client id only once one calls Trakt)."""
 
     def verb(args: argparse.Namespace) -> int:
         async def go() -> None:
