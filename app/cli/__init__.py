@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli import feeds, run
+from app.cli.datadir import check_data_directory
 from app.cli.doctor import doctor
 from app.cli.errors import EXPECTED, describe
 from app.cli.rekey import rekey
@@ -51,13 +52,17 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env(require_secret_keys=False)
+    check_data_directory(settings.database_url)
     upgrade(settings.database_url)
     print("database is at the newest schema", file=sys.stderr)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    asyncio.run(run.serve(Settings.from_env(), args.host, args.port))
+    settings = Settings.from_env()
+    settings.require_trakt()
+    check_data_directory(settings.database_url)
+    asyncio.run(run.serve(settings, args.host, args.port))
     return 0
 
 

@@ -25,7 +25,6 @@ QUIET = {"log_level": "warning"}
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
-    settings.require_trakt()
     listener = listen(host, port)
     async with Servers() as servers:
         await servers.start(create_app(settings), listener, log_level="info", proxy_headers=True)
