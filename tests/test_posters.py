@@ -8,7 +8,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_engine, create_session_factory, is_postgres
 from app.entries import Entry, Episode, Movie, Release, Show
@@ -194,19 +195,23 @@ async def test_concurrent_lookups_of_one_title_share_one_tmdb_call(rig: Rig) -> 
 async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_write(
     rig: Rig, database_url: str
 ) -> None:
-    """Every answer queues behind the one writer while another transaction blocks media_cache writes."""
+    """Every answer queues behind the one writer while another transaction blocks media_cache writes.
+
+    The block starts once the leases are taken (a write of their own) and the questions are out.
+    """
     entries: list[Entry] = [*(sandbox_show(rig, n) for n in (1, 2, 3, 5)), sandbox_movie(rig, 102)]
-    await tmdb_fault(rig, delay_ms=200)
+    await tmdb_fault(rig, delay_ms=500)
     engine, blocker = create_engine(database_url), create_engine(database_url)
     inserts = statements(engine, "INSERT INTO media_cache")
     try:
-        posters = PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock)
+        posters = PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock, timeout=5.0)
+        lookup = asyncio.ensure_future(posters.posters(entries))
+        await eventually(partial(leased_rows, blocker, len(entries)), "the leases")
         async with blocker.begin() as connection:
             if is_postgres(connection):
                 await connection.exec_driver_sql("LOCK TABLE media_cache IN SHARE ROW EXCLUSIVE MODE")
             else:  # any write statement holds SQLite's one write lock until commit
                 await connection.execute(delete(MediaItem).where(MediaItem.media_type == "none"))
-            lookup = asyncio.ensure_future(posters.posters(entries))
             await eventually(reaches(partial(tmdb_calls, rig), len(entries)), "TMDB's answers")
             await asyncio.sleep(0.1)  # the answers' last hop to the client
         urls, complete = await lookup
@@ -214,7 +219,17 @@ async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_
         await engine.dispose()
         await blocker.dispose()
 
+    answers = [statement for statement in inserts if "DO UPDATE" in statement.upper()]
+    assert len(inserts) - len(answers) == 1  # the leases' placeholders, all in one statement
     assert complete and len(urls) == len(entries)
-    assert 1 <= len(inserts) <= 2  # the answer that met the lock, then everything queued behind it
+    assert 1 <= len(answers) <= 2  # the answer that met the lock, then everything queued behind it
     assert await service(rig).posters(entries) == (urls, True)
     assert tmdb_calls(rig) == len(entries)
+
+
+async def leased_rows(engine: AsyncEngine, count: int) -> bool:
+    async with engine.connect() as connection:
+        leased = await connection.scalar(
+            select(func.count()).select_from(MediaItem).where(MediaItem.lease_until.is_not(None))
+        )
+    return leased == count
