@@ -16,13 +16,15 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from app.cli.errors import CliError
+from app.db import sqlite_file
 
 
 def check_data_directory(database_url: str) -> None:
     """Raise CliError naming the directory (or file) and uid when SQLite could not write there."""
-    database = _sqlite_file(database_url)
+    database = sqlite_file(make_url(database_url))
     if database is None:
         return
+    database = database.absolute()
     directory = database.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -44,14 +46,3 @@ def _unwritable(what: str, path: Path, exc: OSError) -> str:
         f"{what} {path} is not writable by uid {uid}, the user Airdate runs as ({exc.strerror or exc}); "
         f"give that uid write access (e.g. `chown -R {uid} {path}`) or mount a writable volume there"
     )
-
-
-def _sqlite_file(database_url: str) -> Path | None:
-    """The database file of a SQLite URL; None for other backends and in-memory databases."""
-    url = make_url(database_url)
-    database = url.database
-    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    if url.query.get("mode") == "memory":
-        return None
-    return Path(database.removeprefix("file:").split("?", 1)[0]).expanduser().absolute()
