@@ -17,6 +17,9 @@ from pathlib import Path
 import httpx
 import icalendar
 
+from app.accounts import FeedInfo
+from app.config import Settings
+from app.container import open_services
 from app.main import create_app
 from tests.fixtures.app import RunningApp, connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
@@ -44,6 +47,15 @@ def test_two_instances_asked_for_one_cold_feed_at_once_look_each_poster_up_once(
     assert lookups, "the feed has titles, so TMDB was asked"
     repeated = sorted({lookup for lookup in lookups if lookups.count(lookup) > 1})
     assert repeated == [], f"{len(repeated)} of {len(set(lookups))} lookups made twice"
+
+
+def poll_count(settings: Settings, feed: FeedInfo) -> int:
+    async def read() -> int:
+        async with open_services(settings) as services:
+            [stored] = await services.accounts.list_feeds(feed.user_id)
+            return stored.poll_count
+
+    return asyncio.run(read())
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -110,6 +122,7 @@ def test_serve_with_two_workers_answers_from_each_worker_and_they_share_the_cach
         rest = process.stdout.read()
         assert rest.count("Application shutdown complete") == 2, rest
         assert "Traceback" not in transcript + rest
+        assert poll_count(settings, feed) == 2  # each worker wrote its own poll on the way out
     finally:
         if process.poll() is None:
             process.kill()
