@@ -17,7 +17,7 @@ from app.models import MediaItem
 from app.posters import PosterService
 from app.sandbox.model import Dataset
 from app.tmdb import TmdbClient, create_tmdb
-from tests.support.rig import Rig
+from tests.support.rig import POLL, Rig
 from tests.support.sql import statements
 from tests.support.waiting import eventually, reaches
 
@@ -190,6 +190,31 @@ async def test_concurrent_lookups_of_one_title_share_one_tmdb_call(rig: Rig) -> 
 
     assert all(result == results[0] for result in results) and results[0][1]
     assert tmdb_calls(rig) == 1
+
+
+async def test_instances_asking_at_once_ask_tmdb_once_and_a_failed_winner_frees_its_leases(
+    rig: Rig, database_url: str
+) -> None:
+    """The instance that lost the leases waits for the winner; a winner whose TMDB calls failed
+    releases its leases, so the next asker (here a third instance, at the same instant) asks again."""
+    entries: list[Entry] = [sandbox_show(rig, 1), sandbox_movie(rig, 102)]
+    await tmdb_fault(rig, status=503, delay_ms=200)
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        instances = [
+            PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock, poll_interval=POLL)
+            for engine in engines
+        ]
+        results = await asyncio.gather(*(instance.posters(entries) for instance in instances))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+    assert results == [({}, False), ({}, False)]
+    assert tmdb_calls(rig) == len(entries)  # each title asked once, by whichever instance won it
+    await rig.clear_faults()
+    urls, complete = await service(rig).posters(entries)  # a fresh client: no rest after the trouble
+    assert complete and set(urls) == {("show", 1), ("movie", 102)}
 
 
 async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_write(
