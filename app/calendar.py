@@ -17,7 +17,8 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import math
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -35,6 +36,7 @@ from app.db import upsert
 from app.drops import DropLog
 from app.entries import Entry, Episode, parse_episodes, parse_releases
 from app.groupwrite import GroupWriter
+from app.leases import BatchedLeases, wait_for_release
 from app.models import CalendarChunk, User
 from app.ratelimits import TraktLimits
 from app.singleflight import SingleFlight
@@ -148,33 +150,6 @@ class _Answer:
     payload: list[Any]
 
 
-class _Leases:
-    """The leases of chunks whose refreshes start together, taken in one transaction when first needed.
-
-    Why: every lease is a write and SQLite has one writer at a time. Two dozen chunks each taking
-    their own lease queued on its lock (and its busy handler's sleeps of up to 100 ms), which spread
-    the "parallel" Trakt calls over most of a second. A chunk enlists when its refresh is created;
-    the first of those refreshes to run takes the leases of every chunk enlisted by then, so one
-    request's chunks cost one write however many there are.
-    """
-
-    def __init__(self, take: Callable[[list[_Chunk]], Awaitable[set[_Chunk]]]) -> None:
-        self._take = take
-        self._enlisted: list[_Chunk] = []
-        self._taking: dict[_Chunk, asyncio.Future[set[_Chunk]]] = {}
-
-    def enlist(self, chunk: _Chunk) -> None:
-        self._enlisted.append(chunk)
-
-    async def won(self, chunk: _Chunk) -> bool:
-        if chunk not in self._taking:  # a later enlistment than the last round's: a round of its own
-            batch, self._enlisted = self._enlisted, []
-            taking = asyncio.ensure_future(self._take(batch))
-            self._taking.update(dict.fromkeys(batch, taking))
-        # Shielded: one refresh being cancelled must not cancel the other chunks' leases.
-        return chunk in await asyncio.shield(self._taking[chunk])
-
-
 class CalendarService:
     def __init__(
         self,
@@ -283,14 +258,14 @@ class CalendarService:
 
     def _refreshes(self, chunks: Sequence[_Chunk], due_before: datetime) -> list[Awaitable[Outcome]]:
         """One refresh per chunk, joining any already running in this process; new ones lease together."""
-        leases = _Leases(partial(self._take_leases, due_before))
+        leases = BatchedLeases(partial(self._take_leases, due_before))
         return [self._flight.run(chunk, partial(self._start, leases, chunk)) for chunk in chunks]
 
-    def _start(self, leases: _Leases, chunk: _Chunk) -> Awaitable[Outcome]:
+    def _start(self, leases: BatchedLeases[_Chunk], chunk: _Chunk) -> Awaitable[Outcome]:
         leases.enlist(chunk)
         return self._refresh(chunk, leases)
 
-    async def _refresh(self, chunk: _Chunk, leases: _Leases) -> Outcome:
+    async def _refresh(self, chunk: _Chunk, leases: BatchedLeases[_Chunk]) -> Outcome:
         """Fetch one chunk if this process wins its lease; never raises (it often runs unobserved)."""
         try:
             if not await leases.won(chunk):
@@ -377,14 +352,17 @@ class CalendarService:
         For at most the wait budget, not the lease: the winner may be a process that died holding
         it, and its lease must not hold a feed request until it lapses.
         """
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self._wait_budget
-        while loop.time() < give_up:
-            async with self._sessions() as session:
-                row = await session.scalar(select(CalendarChunk).where(chunk.where()))
-            if row is None or row.payload is not None or not _leased(row, self._clock()):
-                return
-            await self._sleep(self._poll_interval)
+        await wait_for_release(
+            partial(self._awaiting, chunk),
+            polls=max(1, math.ceil(self._wait_budget / self._poll_interval)),
+            interval=self._poll_interval,
+            sleep=self._sleep,
+        )
+
+    async def _awaiting(self, chunk: _Chunk) -> bool:
+        async with self._sessions() as session:
+            row = await session.scalar(select(CalendarChunk).where(chunk.where()))
+        return row is not None and row.payload is None and _leased(row, self._clock())
 
     async def _store(self, answers: list[_Answer]) -> None:
         """Upsert the answers and, in the same transaction, bump each user's data version on change.

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -35,24 +36,69 @@ from app.trakt import TraktClient, create_trakt
 FEED_ROWS = 50_000  # feed rows remembered for warm polls (a few hundred bytes each), see app.feedrows
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Services:
+    """The process's parts. Those that talk to Trakt are built on first use, not up front.
+
+    Why lazily: `rekey`, `feeds list` and the other bookkeeping verbs never call Trakt and must run on
+    a machine without AIRDATE_TRAKT_CLIENT_ID; a verb that does call Trakt still stops with the one
+    line naming the variable, raised by `create_trakt` when the Trakt client is first needed.
+    (`cached_property` stores into the instance dict, which a frozen dataclass without slots allows.)
+    """
+
     settings: Settings
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reader: HotReader
     http: httpx.AsyncClient
     vault: Vault
-    trakt: TraktClient
-    limits: TraktLimits
     tmdb: TmdbClient | None
-    connections: ConnectionService
-    calendar: CalendarService
     posters: PosterService
     accounts: Accounts
-    feeds: FeedService
-    refresher: Refresher
+    limits: TraktLimits
+    rows: FeedRows[FeedContext]
     drops: DropLog  # malformed upstream items dropped by this process (Trakt and TMDB alike)
+
+    @cached_property
+    def trakt(self) -> TraktClient:
+        return create_trakt(self.settings, self.http, clock=self.clock)
+
+    @cached_property
+    def lane(self) -> TokenLane:
+        """The thread token refreshes run on (app.tokenlane); started only by a process that refreshes."""
+        return TokenLane(self.settings, self.clock, create_http_client)
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        return ConnectionService(self.sessions, self.vault, self.trakt, self.clock, lane=self.lane)
+
+    @cached_property
+    def calendar(self) -> CalendarService:
+        return CalendarService(
+            self.sessions, self.trakt, self.connections, self.limits, self.clock, ttl=self._ttl,
+            drops=self.drops,
+        )
+
+    @cached_property
+    def feeds(self) -> FeedService:
+        return FeedService(
+            self.sessions, self.reader, self.rows, self.calendar, self.posters, self.clock,
+            public_url=self.settings.public_url, refresh=self._ttl,
+        )
+
+    @cached_property
+    def refresher(self) -> Refresher:
+        return Refresher(self.sessions, self.calendar, self.clock)
+
+    @property
+    def _ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.cache_ttl)
+
+    async def aclose(self) -> None:
+        """Stop what was started on demand (the token lane's thread), then the shared clients."""
+        if "lane" in self.__dict__:
+            await self.lane.aclose()
 
 
 def create_http_client() -> httpx.AsyncClient:
@@ -75,42 +121,30 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
         watcher_for(settings.database_url, reader.data_version), capacity=FEED_ROWS
     )
     http = create_http_client()
-    lane: TokenLane | None = None
+    services: Services | None = None
     try:
         drops = DropLog()
         vault = Vault(settings.secret_keys)
-        trakt = create_trakt(settings, http, clock=clock)
         tmdb = create_tmdb(settings, http, clock=clock, drops=drops)
-        limits = TraktLimits(sessions, clock)
-        lane = TokenLane(settings, clock, create_http_client)
-        connections = ConnectionService(sessions, vault, trakt, clock, lane=lane)
-        ttl = timedelta(seconds=settings.cache_ttl)
-        calendar = CalendarService(sessions, trakt, connections, limits, clock, ttl=ttl, drops=drops)
-        posters = PosterService(sessions, tmdb, clock)
-        feeds = FeedService(
-            sessions, reader, rows, calendar, posters, clock, public_url=settings.public_url, refresh=ttl
-        )
-        yield Services(
+        services = Services(
             settings=settings,
             clock=clock,
             engine=engine,
             sessions=sessions,
+            reader=reader,
             http=http,
             vault=vault,
-            trakt=trakt,
-            limits=limits,
             tmdb=tmdb,
-            connections=connections,
-            calendar=calendar,
-            posters=posters,
+            posters=PosterService(sessions, tmdb, clock),
             accounts=Accounts(sessions, vault, clock, settings.public_url),
-            feeds=feeds,
-            refresher=Refresher(sessions, calendar, clock),
+            limits=TraktLimits(sessions, clock),
+            rows=rows,
             drops=drops,
         )
+        yield services
     finally:
-        if lane is not None:
-            await lane.aclose()
+        if services is not None:
+            await services.aclose()
         await http.aclose()
         await rows.close()
         await reader.dispose()

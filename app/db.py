@@ -98,13 +98,22 @@ def upsert(
     )
 
 
-def _ensure_sqlite_directory(url: URL) -> None:
+def sqlite_file(url: URL) -> Path | None:
+    """The database file a SQLite URL names; None for other backends and in-memory databases."""
     database = url.database
-    if not database or database == ":memory:" or url.query.get("mode") == "memory":
-        return
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if url.query.get("mode") == "memory":
+        return None
     if database.startswith("file:"):
         database = database.removeprefix("file:").split("?", 1)[0]
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return Path(database).expanduser()
+
+
+def _ensure_sqlite_directory(url: URL) -> None:
+    database = sqlite_file(url)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

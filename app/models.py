@@ -158,6 +158,7 @@ class MediaItem(Base):
     tmdb_id: Mapped[int | None] = mapped_column(Integer)
     poster_path: Mapped[str | None] = mapped_column(String(200))  # None with fetched_at = known miss
     fetched_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]  # one process asks TMDB about a title at a time
 
 
 class FeedEvent(Base):

@@ -14,13 +14,19 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.db import create_engine
+from app.migrate import serialise_migrations
 from app.models import Base
 
 target_metadata = Base.metadata
 
 
 def run_migrations(connection: Connection) -> None:
-    """Configure the context on a live connection and run the pending migrations."""
+    """Configure the context on a live connection and run the pending migrations.
+
+    The lock comes first, so the transaction it opens is the one every migration runs in (Alembic
+    joins a transaction it finds open) and `run_online`'s commit ends both.
+    """
+    serialise_migrations(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

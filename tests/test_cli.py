@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 import subprocess
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -286,6 +288,16 @@ def test_rekey_moves_every_secret_to_the_new_key(cli: Cli) -> None:
     assert_one_error_line(cli("feeds", "list"), "AIRDATE_SECRET_KEYS")  # the old key alone is useless
 
 
+def test_verbs_that_never_talk_to_trakt_run_without_its_client_id(cli: Cli) -> None:
+    feed_url = cli.connect()["feed_url"]
+    no_trakt = {"AIRDATE_TRAKT_CLIENT_ID": "", "AIRDATE_TRAKT_CLIENT_SECRET": ""}
+    assert [feed["url"] for feed in json.loads(cli.ok("feeds", "list", "--json", **no_trakt))] == [feed_url]
+    new_key = generate_key()
+    rekeyed = cli.ok("rekey", AIRDATE_SECRET_KEYS=f"{new_key},{cli.settings.secret_keys[0]}", **no_trakt)
+    assert "re-encrypted 3 stored secrets" in rekeyed
+    assert_one_error_line(cli("connect", **no_trakt), "AIRDATE_TRAKT_CLIENT_ID")
+
+
 def test_doctor_reports_ok_for_a_working_install(cli: Cli, sandbox: RunningSandbox) -> None:
     cli.connect()
     result = cli("doctor")
@@ -435,3 +447,37 @@ def test_database_unreachable_is_one_line(tmp_path: Path) -> None:
     assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "AIRDATE_DATABASE_URL")
     env["AIRDATE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
     assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "airdate migrate")
+
+
+@contextmanager
+def unwritable_directory() -> Iterator[tuple[Path, list[str], int]]:
+    """(a directory this test's command cannot write, the command prefix to run as, that uid).
+
+    As root (containers, CI) nothing is unwritable, so the command runs as `nobody` via setpriv, the
+    way a container's non-root user meets a bind mount owned by another uid; otherwise the directory
+    is made read-only for ourselves.
+    """
+    with tempfile.TemporaryDirectory(prefix="airdate-ro-") as parent:
+        directory = Path(parent) / "data"
+        directory.mkdir()
+        os.chmod(parent, 0o755)
+        if os.geteuid() == 0:
+            yield directory, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"], 65534
+        else:
+            directory.chmod(0o555)
+            yield directory, [], os.geteuid()
+            directory.chmod(0o755)
+
+
+@pytest.mark.parametrize("verb", [["migrate"], ["serve", "--port", "0"]])
+def test_a_data_directory_that_is_not_writable_stops_start_up_in_one_line_naming_it_and_the_uid(
+    verb: list[str],
+) -> None:
+    with unwritable_directory() as (directory, run_as, uid):
+        env = {**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key(), "AIRDATE_TRAKT_CLIENT_ID": "any",
+               "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'airdate.db'}"}
+        result = subprocess.run([*run_as, str(AIRDATE), *verb], env=env, cwd=directory.parent,
+                                capture_output=True, text=True, timeout=60, check=False)
+        line = assert_one_error_line(result, str(directory), f"uid {uid}", "not writable")
+        assert "AIRDATE_DATABASE_URL" not in line
+        assert not (directory / "airdate.db").exists()

@@ -8,7 +8,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_engine, create_session_factory, is_postgres
 from app.entries import Entry, Episode, Movie, Release, Show
@@ -16,7 +17,7 @@ from app.models import MediaItem
 from app.posters import PosterService
 from app.sandbox.model import Dataset
 from app.tmdb import TmdbClient, create_tmdb
-from tests.support.rig import Rig
+from tests.support.rig import POLL, Rig
 from tests.support.sql import statements
 from tests.support.waiting import eventually, reaches
 
@@ -191,22 +192,51 @@ async def test_concurrent_lookups_of_one_title_share_one_tmdb_call(rig: Rig) -> 
     assert tmdb_calls(rig) == 1
 
 
+async def test_instances_asking_at_once_ask_tmdb_once_and_a_failed_winner_frees_its_leases(
+    rig: Rig, database_url: str
+) -> None:
+    """The instance that lost the leases waits for the winner; a winner whose TMDB calls failed
+    releases its leases, so the next asker (here a third instance, at the same instant) asks again."""
+    entries: list[Entry] = [sandbox_show(rig, 1), sandbox_movie(rig, 102)]
+    await tmdb_fault(rig, status=503, delay_ms=200)
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        instances = [
+            PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock, poll_interval=POLL)
+            for engine in engines
+        ]
+        results = await asyncio.gather(*(instance.posters(entries) for instance in instances))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+    assert results == [({}, False), ({}, False)]
+    assert tmdb_calls(rig) == len(entries)  # each title asked once, by whichever instance won it
+    await rig.clear_faults()
+    urls, complete = await service(rig).posters(entries)  # a fresh client: no rest after the trouble
+    assert complete and set(urls) == {("show", 1), ("movie", 102)}
+
+
 async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_write(
     rig: Rig, database_url: str
 ) -> None:
-    """Every answer queues behind the one writer while another transaction blocks media_cache writes."""
+    """Every answer queues behind the one writer while another transaction blocks media_cache writes.
+
+    The block starts once the leases are taken (a write of their own) and the questions are out.
+    """
     entries: list[Entry] = [*(sandbox_show(rig, n) for n in (1, 2, 3, 5)), sandbox_movie(rig, 102)]
-    await tmdb_fault(rig, delay_ms=200)
+    await tmdb_fault(rig, delay_ms=500)
     engine, blocker = create_engine(database_url), create_engine(database_url)
     inserts = statements(engine, "INSERT INTO media_cache")
     try:
-        posters = PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock)
+        posters = PosterService(create_session_factory(engine), tmdb_client(rig), rig.clock, timeout=5.0)
+        lookup = asyncio.ensure_future(posters.posters(entries))
+        await eventually(partial(leased_rows, blocker, len(entries)), "the leases")
         async with blocker.begin() as connection:
             if is_postgres(connection):
                 await connection.exec_driver_sql("LOCK TABLE media_cache IN SHARE ROW EXCLUSIVE MODE")
             else:  # any write statement holds SQLite's one write lock until commit
                 await connection.execute(delete(MediaItem).where(MediaItem.media_type == "none"))
-            lookup = asyncio.ensure_future(posters.posters(entries))
             await eventually(reaches(partial(tmdb_calls, rig), len(entries)), "TMDB's answers")
             await asyncio.sleep(0.1)  # the answers' last hop to the client
         urls, complete = await lookup
@@ -214,7 +244,17 @@ async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_
         await engine.dispose()
         await blocker.dispose()
 
+    answers = [statement for statement in inserts if "DO UPDATE" in statement.upper()]
+    assert len(inserts) - len(answers) == 1  # the leases' placeholders, all in one statement
     assert complete and len(urls) == len(entries)
-    assert 1 <= len(inserts) <= 2  # the answer that met the lock, then everything queued behind it
+    assert 1 <= len(answers) <= 2  # the answer that met the lock, then everything queued behind it
     assert await service(rig).posters(entries) == (urls, True)
     assert tmdb_calls(rig) == len(entries)
+
+
+async def leased_rows(engine: AsyncEngine, count: int) -> bool:
+    async with engine.connect() as connection:
+        leased = await connection.scalar(
+            select(func.count()).select_from(MediaItem).where(MediaItem.lease_until.is_not(None))
+        )
+    return leased == count

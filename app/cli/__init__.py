@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli import feeds, run, users
+from app.cli.datadir import check_data_directory
 from app.cli.doctor import doctor
 from app.cli.errors import EXPECTED, describe
 from app.cli.rekey import rekey
@@ -32,7 +33,7 @@ Verb = Callable[[argparse.Namespace], int]
 
 
 def _services_verb(work: Callable[[Services, argparse.Namespace], Coroutine[Any, Any, None]]) -> Verb:
-    """A verb that needs configured services (secret keys and Trakt client id included)."""
+    """A verb that needs configured services (secret keys; the Trakt client id only once one calls Trakt)."""
 
     def verb(args: argparse.Namespace) -> int:
         async def go() -> None:
@@ -52,13 +53,20 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env(require_secret_keys=False)
+    check_data_directory(settings.database_url)
     upgrade(settings.database_url)
     print("database is at the newest schema", file=sys.stderr)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    run_serving(run.serve(Settings.from_env(), args.host, args.port))
+    settings = Settings.from_env()
+    settings.require_trakt()
+    check_data_directory(settings.database_url)
+    if args.workers > 1:
+        run.serve_workers(settings, args.host, args.port, args.workers)
+    else:
+        run_serving(run.serve(settings, args.host, args.port))
     return 0
 
 
@@ -141,6 +149,14 @@ def _add_address(parser: argparse.ArgumentParser, port: int) -> None:
                         help="port to listen on; 0 picks a free one (default %(default)s)")
 
 
+def positive_count(text: str) -> int:
+    """argparse type for counts: a whole number of at least 1."""
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="airdate", description="Your Trakt calendar as a live iCalendar feed, with TMDB posters."
@@ -156,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_address(verb("demo", "run everything offline: sandbox Trakt/TMDB, a throwaway database, "
                       "a demo user; prints the feed and dashboard URLs", _demo), 8000)
-    _add_address(verb("serve", "run the service (uvicorn)", _serve), 8000)
+    serve = verb("serve", "run the service (uvicorn)", _serve)
+    _add_address(serve, 8000)
+    serve.add_argument("--workers", type=positive_count, default=1, metavar="N",
+                       help="worker processes sharing the port, e.g. one per CPU core (default %(default)s)")
     verb("migrate", "upgrade AIRDATE_DATABASE_URL to the newest schema", _migrate)
     connect = verb("connect", "sign in with Trakt from this terminal (device code); creates the user "
                    "and a default feed and prints its URL", _services_verb(_connect))

@@ -11,7 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.cli.servers import Listener, Servers, listen
+from starlette.applications import Starlette
+
+from app.cli.servers import Listener, Servers, listen, supervise
 from app.config import Settings
 from app.container import open_services
 from app.crypto import generate_key
@@ -23,21 +25,44 @@ from app.signin import device_sign_in
 from app.trakt import DeviceCode
 
 QUIET = {"log_level": "warning"}
+# `airdate serve`, in one process or several. Our access log (app.access_log) instead of uvicorn's,
+# which prints whole feed URLs; no log_config, so uvicorn's own lines go through our handler and format.
+SERVING = {"log_level": "info", "proxy_headers": True, "access_log": False, "log_config": None}
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
-    settings.require_trakt()
     listener = listen(host, port)
     configure_logging(settings.log_format)
     async with Servers() as servers:
-        # Our access log (app.access_log) instead of uvicorn's, which prints whole feed URLs; no
-        # log_config, so uvicorn's own lines go through the same handler and format as ours.
-        await servers.start(create_app(settings), listener, log_level="info", proxy_headers=True,
-                            access_log=False, log_config=None)
-        # Our line, not uvicorn's: with a pre-bound socket uvicorn cannot know the port `--port 0` got.
-        print(f"Airdate serving on {listener.url} (feeds are published under {settings.public_url}); "
-              "Ctrl-C stops it", file=sys.stderr, flush=True)
+        await servers.start(create_app(settings), listener, **SERVING)
+        _announce_serving(settings, listener, "")
         await servers.wait_for_stop()
+
+
+def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """`airdate serve --workers N`: N processes on one socket, sharing everything through the database.
+
+    Budgets, calendar and poster leases, token refreshes and poll counts already live in the database,
+    so the workers coordinate as separate instances do; each runs its own refresher, and the chunk
+    leases keep them from calling Trakt twice for one chunk.
+    """
+    listener = listen(host, port)
+    configure_logging(settings.log_format)
+    _announce_serving(settings, listener, f" with {workers} worker processes")
+    supervise(f"{__name__}:worker_app", listener, workers, **SERVING)
+
+
+def worker_app() -> Starlette:
+    """One worker's app: a fresh interpreter reading the environment the parent already validated."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    return create_app(settings)
+
+
+def _announce_serving(settings: Settings, listener: Listener, how: str) -> None:
+    # Our line, not uvicorn's: with a pre-bound socket uvicorn cannot know the port `--port 0` got.
+    print(f"Airdate serving on {listener.url}{how} (feeds are published under {settings.public_url}); "
+          "Ctrl-C stops it", file=sys.stderr, flush=True)
 
 
 def _sandbox_lines(sandbox: Sandbox, listener: Listener) -> list[str]:

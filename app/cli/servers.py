@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.supervisors import Multiprocess
 
 from app.cli.errors import CliError
 
@@ -130,3 +131,17 @@ class Servers:
             with contextlib.suppress(Exception):
                 await task
         self._running.clear()
+
+
+def supervise(factory: str, listener: Listener, workers: int, **config: Any) -> None:
+    """Run `workers` processes serving the app `factory` ("module:function") builds, until SIGTERM.
+
+    Why uvicorn's supervisor: it hands the one listening socket to every worker, restarts a worker
+    that dies, and passes SIGINT/SIGTERM on so each worker's lifespan shuts down as a single process
+    does. Why a factory named by import path: the workers are fresh interpreters (spawned, not
+    forked), so each builds its own app, engine and HTTP client.
+    """
+    settings = uvicorn.Config(
+        factory, factory=True, workers=workers, server_header=False, timeout_graceful_shutdown=5, **config
+    )
+    Multiprocess(settings, sockets=[listener.sock]).run()
