@@ -8,6 +8,7 @@ what Starlette itself manages on the same uvicorn when it does no work at all.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
+from starlette.types import Message, Receive, Scope, Send
 
+from app.access_log import AccessLog
 from app.container import open_services
 from app.crypto import hash_feed_token
 from app.db import HotReader
@@ -95,15 +98,43 @@ async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
         async def memory_hit() -> None:
             await services.feeds.render(context, options)
 
+        logged, unlogged = _access_log_pair()
+
         steps = {
             "token lookup (feed row from memory)": await _micros(lookup, calls),
             "of which the PRAGMA data_version probe": await _micros(probe, calls),
             "the indexed read it saves": await _micros(read_row, calls),
             "a bare SELECT 1 session (floor of any session read)": await _micros(select_one, calls),
             "rendered-feed memory hit": await _micros(memory_hit, calls),
+            "access log line (record made, handler drops it)": (
+                await _micros(logged, calls) - await _micros(unlogged, calls)
+            ),
         }
     shown = ", ".join(f"{label} {micros:,.0f} µs" for label, micros in steps.items())
     print(f"  warm path steps, one at a time in this process: {shown}")
+
+
+def _access_log_pair() -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """One tiny request through the access-log middleware and the same request without it: their
+    difference is what the log adds per request, with the record made and dropped by a null handler."""
+    logger = logging.getLogger("airdate.access.bench")
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    logger.setLevel(logging.INFO)
+    scope = {"type": "http", "method": "GET", "path": "/feeds/abc.ics", "route": None}
+
+    async def tiny(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x" * 100})
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(message: Message) -> None:
+        return None
+
+    middleware = AccessLog(tiny, logger)
+    return (lambda: middleware(scope, receive, send)), (lambda: tiny(scope, receive, send))
 
 
 async def _micros(step: Callable[[], Awaitable[None]], calls: int, blocks: int = 5) -> float:

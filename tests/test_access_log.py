@@ -13,7 +13,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,32 +180,3 @@ async def _no_receive() -> dict[str, object]:
 
 async def _no_send(message: object) -> None:
     return None
-
-
-async def test_what_a_logged_request_costs(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    """Prints the middleware's cost per request with the log on (records dropped by a null handler)."""
-    async def tiny(scope: object, receive: object, send: object) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
-        await send({"type": "http.response.body", "body": b"x" * 100})  # type: ignore[operator]
-
-    logger = logging.getLogger("airdate.access.cost")
-    logger.propagate = False
-    logger.addHandler(logging.NullHandler())
-    scope = {"type": "http", "method": "GET", "path": "/feeds/abc.ics", "route": None}
-    rounds = 20_000
-
-    async def per_request(app: object) -> float:
-        started = time.perf_counter()
-        for _ in range(rounds):
-            await app(scope, _no_receive, _no_send)  # type: ignore[operator]
-        return (time.perf_counter() - started) / rounds * 1e6
-
-    bare = await per_request(tiny)
-    logger.setLevel(logging.WARNING)
-    off = await per_request(AccessLog(tiny, logger))  # type: ignore[arg-type]
-    logger.setLevel(logging.INFO)
-    on = await per_request(AccessLog(tiny, logger))  # type: ignore[arg-type]
-    with capsys.disabled():
-        print(f"\naccess log cost per request: {off - bare:.2f} us with the log off, "
-              f"{on - bare:.2f} us on (record made, handler does nothing)")
-    assert on - bare < 150  # a warm poll costs about 700 us; the log must stay a small part of it
