@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Awaitable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -183,7 +184,7 @@ async def test_concurrent_401s_on_two_instances_spend_the_refresh_token_once(
         services = [rig.connections(create_session_factory(engine)) for engine in engines]
 
         def fetch(token: str) -> Awaitable[list[dict[str, Any]]]:
-            return trakt.calendar(token, SOURCES["shows"], rig.clock().date(), 7)
+            return trakt.calendar(token, SOURCES["shows"], rig.clock().date(), 7, gate=UNIDENTIFIED)
 
         results = await asyncio.gather(*(s.call(user_id, fetch) for s in services for _ in range(3)))
 
@@ -205,7 +206,7 @@ async def test_a_401_whose_refresh_is_refused_needs_reconnect(rig: Rig) -> None:
     trakt = rig.trakt()
 
     with pytest.raises(NeedsReconnect):
-        await connections.call(user_id, trakt.user_settings)
+        await connections.call(user_id, partial(trakt.user_settings, gate=UNIDENTIFIED))
 
     assert await connections.status(user_id) == "needs_reconnect"
     assert rig.sandbox.state.count("/oauth/token") == 1
@@ -217,7 +218,7 @@ async def test_a_second_401_after_a_good_refresh_is_an_error_not_a_reconnect(rig
     await rig.control("faults", {"prefix": "/users/settings", "status": 401, "times": 2})
 
     with pytest.raises(TokenRejected):
-        await connections.call(user_id, rig.trakt().user_settings)
+        await connections.call(user_id, partial(rig.trakt().user_settings, gate=UNIDENTIFIED))
 
     assert rig.sandbox.state.auth.refreshes == {"demo": 1}
     assert await connections.status(user_id) == "ok"
@@ -273,7 +274,7 @@ async def test_a_lease_left_by_a_dead_process_holds_no_caller_for_long(rig: Rig)
     await rig.control("invalidate_access", {"slug": "demo"})
     started = time.monotonic()
     with pytest.raises(RefreshBusy):
-        await connections.call(user_id, rig.trakt().user_settings)
+        await connections.call(user_id, partial(rig.trakt().user_settings, gate=UNIDENTIFIED))
     assert time.monotonic() - started < 4.5
     assert rig.sandbox.state.count("/oauth/token") == 0  # nobody spends under someone else's lease
 

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from app.calendar import Window, chunks_for
 from app.db import create_engine, create_session_factory
+from app.freshness import FAR_FACTOR
 from app.main import create_app
 from app.models import TraktLimit, User
 from app.ratelimits import TraktLimits
@@ -50,7 +51,8 @@ async def stale_cache_of_two_users(world: World) -> tuple[int, Window]:
     for user_id in (world.user_id, other):
         await add_feed(world.rig, user_id, world.rig.clock())
         await world.calendar.entries(user_id, [SHOWS], window)
-    world.rig.clock.advance(TTL.total_seconds() + 1)
+    # Past every chunk's lifetime, far ones included (app.freshness gives those several TTLs).
+    world.rig.clock.advance(FAR_FACTOR * TTL.total_seconds() + 1)
     return other, window
 
 
