@@ -31,11 +31,7 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     deployment = await lab.deployment()
     template = await lab.connect(deployment, "crowd", MONTH_FEED)
     async with open_services(deployment.settings) as services:
-        context = await services.feeds.lookup(template.token)
-        if context is None:
-            raise BenchError("the template feed does not resolve")
-        await services.feeds.render(context, services.feeds.options(context, {}))  # fills its chunks
-        seeder = Seeder(services, template)
+        seeder = await Seeder.of_rendered(services, template)
         await seeder.grow_to(sizes.crowd_feeds, sizes.crowd_feeds, feeds_per_user=FEEDS_PER_USER)
     paths = [f"/feeds/{token}.ics" for token in seeder.sampled_tokens][: sizes.crowd_feeds]
     if len(paths) != sizes.crowd_feeds:

@@ -18,7 +18,6 @@ from app.container import open_services
 from app.feeds import FeedService
 from bench.lab import TYPICAL_FEED, Deployment, Lab
 from bench.load import LoadResult, load
-from bench.procs import BenchError
 from bench.report import Result, millis
 from bench.seed import Seeder
 from bench.sizes import Sizes
@@ -101,11 +100,7 @@ async def _databases(lab: Lab, counts: Sequence[int]) -> tuple[list[tuple[int, D
     template = await lab.connect(deployment, "scale-template", TYPICAL_FEED)
     snapshots: list[tuple[int, Deployment]] = []
     async with open_services(deployment.settings) as services:
-        context = await services.feeds.lookup(template.token)
-        if context is None:
-            raise BenchError("the template feed does not resolve")
-        await services.feeds.render(context, services.feeds.options(context, {}))  # fills its chunks
-        seeder = Seeder(services, template)
+        seeder = await Seeder.of_rendered(services, template)
         for feeds in counts:
             await seeder.grow_to(feeds, SAMPLE, feeds_per_user=FEEDS_PER_USER)
             snapshots.append((feeds, await lab.snapshot(deployment, f"scale-{feeds}")))

@@ -29,6 +29,15 @@ class Seeder:
         self._template = template
         self.sampled_tokens: list[str] = [template.token]
 
+    @classmethod
+    async def of_rendered(cls, services: Services, template: FeedInfo) -> Seeder:
+        """A seeder for `template` after rendering it once, which fills the calendar chunks it copies."""
+        context = await services.feeds.lookup(template.token)
+        if context is None:
+            raise BenchError("the template feed does not resolve")
+        await services.feeds.render(context, services.feeds.options(context, {}))
+        return cls(services, template)
+
     async def grow_to(self, total: int, sample: int, feeds_per_user: int = 1) -> None:
         """Add users with (up to) `feeds_per_user` feeds each until there are `total` feeds; the
         first ones added (up to `sample` polled feeds in all) join `sampled_tokens`, and their users

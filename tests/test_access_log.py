@@ -11,8 +11,6 @@ import json
 import logging
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +24,7 @@ from app.crypto import new_feed_token
 from app.main import create_app
 from tests.fixtures.app import connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
-from tests.support.cli import AIRDATE, env_for
+from tests.support.cli import env_for, running
 from tests.support.inprocess import in_process
 from tests.support.settings import sandbox_settings
 
@@ -50,11 +48,7 @@ def serve_and_poll(
     sandbox.clock.set(datetime.now(UTC))  # the server runs on the real clock
     token = asyncio.run(connect(settings, sandbox.clock)).token
     env = {**env_for(settings), "AIRDATE_LOG_FORMAT": log_format}
-    process = subprocess.Popen([str(AIRDATE), "serve", "--port", "0"], env=env, cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        url = _serving_url(process)
+    with running(["serve", "--port", "0"], env, cwd, "Airdate serving on") as run:
         for path in (
             f"/feeds/{token}.ics",
             f"/feeds/{token}.json?past_days=3",
@@ -66,27 +60,9 @@ def serve_and_poll(
             "/healthz",
             "/readyz",
         ):
-            httpx.get(url + path, timeout=30)
-        httpx.post(f"{url}/feeds/{token}.ics", timeout=30)
-        process.send_signal(signal.SIGTERM)
-        output = process.stdout.read()
-        assert process.wait(timeout=30) == 0, output
-        return output, token
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def _serving_url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    seen = ""
-    for line in process.stdout:
-        seen += line
-        found = re.search(r"Airdate serving on (http://\S+) ", line)
-        if found:
-            return found[1]
-    pytest.fail(f"serve exited with {process.wait()}:\n{seen}", pytrace=False)
+            httpx.get(run.url + path, timeout=30)
+        httpx.post(f"{run.url}/feeds/{token}.ics", timeout=30)
+    return run.output, token
 
 
 def test_serve_logs_routes_not_tokens_or_queries(

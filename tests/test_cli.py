@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -35,7 +34,7 @@ from app.main import create_app
 from app.migrate import alembic_config, current_revision
 from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import RunningSandbox
-from tests.support.cli import AIRDATE, BASE_ENV, env_for, run_airdate
+from tests.support.cli import AIRDATE, BASE_ENV, env_for, run_airdate, running
 from tests.support.server import serve
 from tests.support.settings import sandbox_settings
 
@@ -393,42 +392,17 @@ def test_connect_failures_are_one_line_saying_what_to_do(
     assert cli.services(lambda services: services.accounts.user_ids()) == []
 
 
-@contextmanager
-def running(args: list[str], env: dict[str, str], cwd: Path, until: str) -> Iterator[str]:
-    """A long-running verb; yields its output (stdout and stderr) up to the first line containing `until`.
-
-    On leaving, the process gets SIGTERM and must exit 0 without a traceback, as under a supervisor.
-    """
-    process = subprocess.Popen([str(AIRDATE), *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        transcript = ""
-        for line in process.stdout:
-            transcript += line
-            if until in line:
-                break
-        else:
-            pytest.fail(f"{args[0]} exited with {process.wait()}:\n{transcript}", pytrace=False)
-        yield transcript
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        assert "Traceback" not in process.stdout.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 def test_serve_answers_on_the_port_it_got_and_stops_cleanly(cli: Cli) -> None:
-    with running(["serve", "--port", "0"], env_for(cli.settings), cli.cwd, "Airdate serving on") as out:
+    with running(["serve", "--port", "0"], env_for(cli.settings), cli.cwd, "Airdate serving on") as run:
+        out = run.head
         found = re.search(r"Airdate serving on (http://127\.0\.0\.1:(\d+))", out)
         assert found is not None and found[2] != "0", out  # the real port, not the requested 0
         assert httpx.get(f"{found[1]}/healthz", timeout=10).status_code == 200
 
 
 def test_sandbox_prints_what_to_point_airdate_at(tmp_path: Path) -> None:
-    with running(["sandbox", "--port", "0"], BASE_ENV, tmp_path, "Press Ctrl-C") as out:
+    with running(["sandbox", "--port", "0"], BASE_ENV, tmp_path, "Press Ctrl-C") as run:
+        out = run.head
         printed = dict(re.findall(r"^\s+(AIRDATE_\w+)=(\S+)$", out, re.MULTILINE))
         base = printed["AIRDATE_TMDB_API_URL"]
         assert printed["AIRDATE_TRAKT_API_URL"] == printed["AIRDATE_TRAKT_AUTH_URL"] == base

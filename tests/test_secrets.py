@@ -14,7 +14,6 @@ import http.client
 import logging
 import re
 import secrets
-import signal
 import subprocess
 import traceback
 from collections import Counter
@@ -35,7 +34,7 @@ from app.models import Base
 from app.sandbox import Sandbox, create_sandbox
 from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import FakeClock
-from tests.support.cli import AIRDATE, env_for, run_airdate
+from tests.support.cli import env_for, run_airdate, running
 from tests.support.inprocess import BASE_URL, in_process
 from tests.support.server import serve
 from tests.support.settings import sandbox_settings
@@ -169,19 +168,8 @@ class Scenario:
 def serve_requests(scenario: Scenario, tokens: list[str]) -> None:
     """A real `airdate serve` (JSON log) answering polls, misses, sign-in pages and probes."""
     env = {**env_for(scenario.settings), "AIRDATE_LOG_FORMAT": "json"}
-    process = subprocess.Popen([str(AIRDATE), "serve", "--port", "0"], env=env, cwd=scenario.cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stderr is not None
-        transcript = ""
-        for line in process.stderr:
-            transcript += line
-            found = re.search(r"Airdate serving on (http://\S+) ", line)
-            if found:
-                break
-        else:
-            pytest.fail(f"serve exited:\n{transcript}", pytrace=False)
-        port = int(found[1].rsplit(":", 1)[1])
+    with running(["serve", "--port", "0"], env, scenario.cwd, "Airdate serving on") as run:
+        port = int(run.url.rsplit(":", 1)[1])
         for token in tokens:
             assert _status(port, f"/feeds/{token}.ics") == 200
             assert _status(port, f"/feeds/{token}.json?past_days=3") == 200
@@ -193,16 +181,8 @@ def serve_requests(scenario: Scenario, tokens: list[str]) -> None:
         _status(port, f"/auth/callback?code={'x' * 40}&state={'y' * 40}")
         for path in ("/healthz", "/readyz", "/metrics", "/dashboard", f"/feeds/{new_feed_token()}.ics"):
             _status(port, path)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
-        assert process.returncode == 0, err
-        scenario.outputs["serve stdout"] = out
-        scenario.outputs["serve stderr"] = transcript + err
-        assert '"route": "/feeds/{token}.ics"' in err  # the access log was on
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    scenario.outputs["serve output"] = run.output
+    assert '"route": "/feeds/{token}.ics"' in run.output  # the access log was on
 
 
 def _status(port: int, path: str, method: str = "GET") -> int:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from app.config import Settings
 
@@ -35,3 +42,48 @@ def env_for(settings: Settings) -> dict[str, str]:
         "AIRDATE_TRAKT_AUTH_URL": settings.trakt_auth_url,
         "AIRDATE_TMDB_API_URL": settings.tmdb_api_url,
     }
+
+
+@dataclass
+class Running:
+    """A long-running verb's output: `head` up to the line waited for, `output` all of it once stopped."""
+
+    head: str
+    output: str = ""
+
+    @property
+    def url(self) -> str:
+        """Where `airdate serve` said it listens (the real port, also for `--port 0`)."""
+        found = re.search(r"Airdate serving on (http://\S+)", self.head)
+        assert found is not None, self.head
+        return found[1]
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], cwd: Path, until: str) -> Iterator[Running]:
+    """A long-running verb, yielded once a line of its output (stdout and stderr) contains `until`.
+
+    On leaving, the process gets SIGTERM and must exit 0 without a traceback, as under a supervisor;
+    `output` then holds everything it printed.
+    """
+    process = subprocess.Popen([str(AIRDATE), *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        transcript = ""
+        for line in process.stdout:
+            transcript += line
+            if until in line:
+                break
+        else:
+            pytest.fail(f"{args[0]} exited with {process.wait()}:\n{transcript}", pytrace=False)
+        run = Running(transcript)
+        yield run
+        process.send_signal(signal.SIGTERM)
+        run.output = transcript + process.stdout.read()
+        assert process.wait(timeout=30) == 0, run.output
+        assert "Traceback" not in run.output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
