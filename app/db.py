@@ -37,16 +37,17 @@ SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
 )
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, sqlite_wait: float = 5.0) -> AsyncEngine:
     """An async engine configured for the backend named in `url`.
 
     For SQLite the database file's directory is created first, so a fresh checkout or container
-    volume works without a manual `mkdir`.
+    volume works without a manual `mkdir`; `sqlite_wait` is how long a new connection's set-up (WAL
+    needs the write lock on a fresh file) waits for another process's lock.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_directory(parsed)
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, connect_args={"timeout": sqlite_wait})
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
         return engine
     # pool_pre_ping: a PostgreSQL restart or an idle-timeout proxy would otherwise hand out dead

@@ -14,7 +14,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.db import create_engine
-from app.migrate import serialise_migrations
+from app.migrate import SQLITE_MIGRATION_WAIT_MS, serialise_migrations
 from app.models import Base
 
 target_metadata = Base.metadata
@@ -41,7 +41,10 @@ def run_migrations(connection: Connection) -> None:
 
 async def run_online() -> None:
     """Open the app's engine for the configured URL and migrate over one connection."""
-    engine = create_engine(context.config.attributes["database_url"])
+    # A migration waits for another process's migration from the moment it connects.
+    engine = create_engine(
+        context.config.attributes["database_url"], sqlite_wait=SQLITE_MIGRATION_WAIT_MS / 1000
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run_migrations)

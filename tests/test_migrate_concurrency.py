@@ -8,14 +8,16 @@ schema), which nothing short of separate processes and a real server reproduces.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 
-from app.migrate import alembic_config, current_revision
+from app.migrate import alembic_config, current_revision, upgrade
 from tests.fixtures.db import PostgresDatabases
 from tests.support.cli import AIRDATE, BASE_ENV
 
@@ -57,3 +59,22 @@ def test_instances_migrating_a_fresh_database_at_once_all_succeed(
         outcomes = [(process.communicate(timeout=60)[1], process.returncode) for process in processes]
         assert [status for _, status in outcomes] == [0] * INSTANCES, outcomes
         assert current_revision(url) == HEAD
+
+
+def test_a_migration_waits_out_another_that_holds_a_fresh_file_past_the_usual_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """The wait covers the connection's own set-up too: turning on WAL needs the lock that a migration
+    in another process holds, and the driver's usual 5 s wait failed a CI run with "database is
+    locked" while the first of several instances was still creating the schema."""
+    database = tmp_path / "fresh.db"
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of creating the schema
+    release = threading.Timer(6.0, holder.execute, ["COMMIT"])
+    release.start()
+    try:
+        upgrade(f"sqlite+aiosqlite:///{database}")
+    finally:
+        release.join()
+        holder.close()
+    assert current_revision(f"sqlite+aiosqlite:///{database}") is not None
