@@ -88,9 +88,7 @@ class Settings:
 
         keys = _secret_keys(get("AIRDATE_SECRET_KEYS"))
         if require_secret_keys and not keys:
-            raise ConfigError(
-                "AIRDATE_SECRET_KEYS", "required; create one with `airdate keygen`"
-            )
+            raise ConfigError("AIRDATE_SECRET_KEYS", "required; create one with `airdate keygen`")
         defaults = cls()
         return cls(
             database_url=_database_url(get("AIRDATE_DATABASE_URL") or defaults.database_url),

@@ -76,15 +76,26 @@ class Services:
     @cached_property
     def calendar(self) -> CalendarService:
         return CalendarService(
-            self.sessions, self.trakt, self.connections, self.limits, self.clock, ttl=self._ttl,
+            self.sessions,
+            self.trakt,
+            self.connections,
+            self.limits,
+            self.clock,
+            ttl=self._ttl,
             drops=self.drops,
         )
 
     @cached_property
     def feeds(self) -> FeedService:
         return FeedService(
-            self.sessions, self.reader, self.rows, self.calendar, self.posters, self.clock,
-            public_url=self.settings.public_url, refresh=self._ttl,
+            self.sessions,
+            self.reader,
+            self.rows,
+            self.calendar,
+            self.posters,
+            self.clock,
+            public_url=self.settings.public_url,
+            refresh=self._ttl,
         )
 
     @cached_property

@@ -169,8 +169,10 @@ class PostgresChannel:
                 if await self._listen():
                     delay = RETRY[0]
             except Exception as exc:  # a background supervisor: any failure means "reconnect later"
-                log.warning("feed row notifications unavailable (%s); reading feed rows on every poll",
-                            type(exc).__name__)
+                log.warning(
+                    "feed row notifications unavailable (%s); reading feed rows on every poll",
+                    type(exc).__name__,
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY[1])
 

@@ -173,8 +173,11 @@ class PosterService:
         except UpstreamError as exc:
             log.info("TMDB lookup for %s %s failed: %s", title.media_type, title.key[1], exc)
         except _Unsettled:
-            log.info("TMDB lookup for %s %s was another instance's and has no answer yet",
-                     title.media_type, title.key[1])
+            log.info(
+                "TMDB lookup for %s %s was another instance's and has no answer yet",
+                title.media_type,
+                title.key[1],
+            )
         except Exception:
             log.exception("poster lookup for %s %s crashed", title.media_type, title.key[1])
         return None, False
@@ -231,7 +234,9 @@ class PosterService:
         """Ask TMDB if this process wins the lease, else wait for the winner's row."""
         if not await leases.won(key):
             await wait_for_release(
-                partial(self._leased, key), polls=self._max_polls, interval=self._poll_interval,
+                partial(self._leased, key),
+                polls=self._max_polls,
+                interval=self._poll_interval,
                 sleep=self._sleep,
             )
             row = await self._read(key)
@@ -269,8 +274,13 @@ class PosterService:
         now = self._clock()
         ordered = sorted(set(keys))
         placeholders = [
-            {**dict(zip(_KEY_NAMES, key, strict=True)), "tmdb_id": None, "poster_path": None,
-             "fetched_at": NEVER, "lease_until": None}
+            {
+                **dict(zip(_KEY_NAMES, key, strict=True)),
+                "tmdb_id": None,
+                "poster_path": None,
+                "fetched_at": NEVER,
+                "lease_until": None,
+            }
             for key in ordered
         ]
         async with self._sessions.begin() as session:

@@ -57,28 +57,35 @@ def subscribe(url: str, name: str) -> Subscribe:
         webcal=webcal,
         apps=(
             CalendarApp(
-                "apple", "Apple Calendar", webcal,
+                "apple",
+                "Apple Calendar",
+                webcal,
                 "Refreshes as often as you set it (every 5 minutes to weekly) in the calendar's Get Info; "
                 "on iPhone as Fetch New Data says.",
             ),
             CalendarApp(
-                "google", "Google Calendar",
+                "google",
+                "Google Calendar",
                 "https://calendar.google.com/calendar/render?" + urlencode({"cid": url}),
                 "Refreshes on Google's own schedule, about every 12 to 24 hours; it cannot be made faster.",
             ),
             CalendarApp(
-                "outlook", "Outlook.com",
+                "outlook",
+                "Outlook.com",
                 "https://outlook.live.com/calendar/0/addfromweb?" + add_from_web,
                 "Refreshes every few hours (about 3); Outlook does not let you change it.",
             ),
             CalendarApp(
-                "office", "Microsoft 365",
+                "office",
+                "Microsoft 365",
                 "https://outlook.office.com/calendar/0/addfromweb?" + add_from_web,
                 "Refreshes every few hours; classic Outlook for Windows follows the feed's suggested "
                 "interval.",
             ),
             CalendarApp(
-                "download", "Download .ics", url + "?download=1",
+                "download",
+                "Download .ics",
+                url + "?download=1",
                 "A one-time copy for importing: it never refreshes.",
                 download=True,
             ),

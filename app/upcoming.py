@@ -105,9 +105,7 @@ def _local_day(event: ics.Event, tz: ZoneInfo) -> date:
 
 
 def _card(event: ics.Event, tz: ZoneInfo) -> Card:
-    marks = tuple(
-        category for category in event.categories if category in _EPISODE_MARKS | _RELEASE_MARKS
-    )
+    marks = tuple(category for category in event.categories if category in _EPISODE_MARKS | _RELEASE_MARKS)
     title = event.summary
     for mark in marks:  # the SUMMARY says "Season premiere: …" or "… · Digital release"
         title = title.removeprefix(f"{mark}: ").removesuffix(f" · {mark}")

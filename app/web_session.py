@@ -98,9 +98,7 @@ class WebCookies:
         return WebSession(user_id=user_id, csrf=csrf, issued_at=_issued_at(data))
 
     def set_session(self, response: Response, session: WebSession) -> None:
-        sealed = self._seal(
-            "session", session.issued_at, {"user_id": session.user_id, "csrf": session.csrf}
-        )
+        sealed = self._seal("session", session.issued_at, {"user_id": session.user_id, "csrf": session.csrf})
         self._set(response, SESSION_COOKIE, sealed, SESSION_LIFETIME, "/")
 
     def clear_session(self, response: Response) -> None:

@@ -43,9 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     selected = sorted(args.only)
     print(machine())
-    print(f"servers: the app through `{AIRDATE.name} serve` (its production settings), baselines and "
-          f"sandbox on uvicorn {' '.join(UVICORN_FLAGS)} ({auto_stack()}); one process each, "
-          "SQLite in a temp dir")
+    print(
+        f"servers: the app through `{AIRDATE.name} serve` (its production settings), baselines and "
+        f"sandbox on uvicorn {' '.join(UVICORN_FLAGS)} ({auto_stack()}); one process each, "
+        "SQLite in a temp dir"
+    )
     print("load generator: this process, raw HTTP/1.1 keep-alive connections on 127.0.0.1")
     print(f"load average at start: {_load()} (other work on the machine slows both sides of a ratio)")
     if args.profile is not None:

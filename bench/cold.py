@@ -46,8 +46,10 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
                 await _get(client, app.url + feed_path(feed))
                 timings.append(time.perf_counter() - started)
                 fetched = (await sandbox.calls(CALENDARS))[before:]
-                print(f"  cold feed: {millis(timings[-1])}, {len(fetched)} Trakt calendar calls, "
-                      f"arriving over {millis(_spread(fetched))} (0 ms if all left at once)")
+                print(
+                    f"  cold feed: {millis(timings[-1])}, {len(fetched)} Trakt calendar calls, "
+                    f"arriving over {millis(_spread(fetched))} (0 ms if all left at once)"
+                )
             sequential = await _sequential(deployment, feeds[0].user_id, fetched)
         finally:
             await sandbox.clear_faults()

@@ -44,13 +44,18 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
             bare_runs: list[LoadResult] = []
             for _ in range(ROUNDS):
                 for server, runs in ((app, app_runs), (bare, bare_runs)):
-                    runs.append(await load(server.url, paths, requests=sizes.crowd_requests,
-                                           connections=sizes.crowd_clients))
+                    runs.append(
+                        await load(
+                            server.url, paths, requests=sizes.crowd_requests, connections=sizes.crowd_clients
+                        )
+                    )
     app_run, bare_run = LoadResult.combined(app_runs), LoadResult.combined(bare_runs)
     app_p99, bare_p99 = app_run.percentile(0.99), bare_run.percentile(0.99)
     for label, run_ in (("app", app_run), ("bare", bare_run)):
-        print(f"  {label}: p50 {millis(run_.p50)}, p99 {millis(run_.percentile(0.99))}, "
-              f"{run_.per_second:,.0f} req/s, {sizes.crowd_clients} clients over {len(paths):,} feeds")
+        print(
+            f"  {label}: p50 {millis(run_.p50)}, p99 {millis(run_.percentile(0.99))}, "
+            f"{run_.per_second:,.0f} req/s, {sizes.crowd_clients} clients over {len(paths):,} feeds"
+        )
     ratio = app_p99 / bare_p99
     return [
         Result(

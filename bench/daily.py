@@ -101,8 +101,10 @@ async def _day(lab: Lab, deployment: Deployment, factor: int, hours: int) -> _Da
             before = await sandbox.count(CALENDARS)
             polls, oldest = await _simulate(services, clock, feed.token, hours)
             calls = await sandbox.count(CALENDARS) - before
-    print(f"  far-future factor {factor}: {calls} Trakt calls in {hours} h for {polls} polls, "
-          f"oldest near-term data served {oldest.total_seconds() / 60:.0f} min")
+    print(
+        f"  far-future factor {factor}: {calls} Trakt calls in {hours} h for {polls} polls, "
+        f"oldest near-term data served {oldest.total_seconds() / 60:.0f} min"
+    )
     return _Day(calls, polls, oldest)
 
 

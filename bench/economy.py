@@ -67,8 +67,10 @@ async def _cold_burst(app: Server, sandbox: Sandbox, feed: FeedInfo, burst: int)
         await sandbox.clear_faults()
     calls = (await sandbox.calls(TRAKT))[before:]
     distinct = len({(call["path"], call["query"]) for call in calls})
-    print(f"  {burst} concurrent polls of a cold feed: {len(calls)} Trakt calls, {distinct} distinct, "
-          f"{chunks} chunks in the window")
+    print(
+        f"  {burst} concurrent polls of a cold feed: {len(calls)} Trakt calls, {distinct} distinct, "
+        f"{chunks} chunks in the window"
+    )
     return Result(
         name="4. upstream economy, cold burst",
         measured=f"{len(calls)} Trakt calls",

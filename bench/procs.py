@@ -69,8 +69,18 @@ async def uvicorn_server(
 ) -> AsyncIterator[Server]:
     """Run `factory` (module:function returning an ASGI app) until the block exits."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-               "--port", str(port), *flags]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *flags,
+    ]
     async with _child(name, command, port, env, logs, ready_path) as server:
         yield server
 
@@ -104,7 +114,11 @@ async def _child(
     child_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, env=child_env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+            *command,
+            cwd=cwd,
+            env=child_env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_die_with_parent,
         )
     server = Server(name=name, url=f"http://127.0.0.1:{port}", pid=process.pid)

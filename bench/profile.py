@@ -35,9 +35,19 @@ async def recording(pid: int, output: Path | None) -> AsyncIterator[None]:
         yield
         return
     process = await asyncio.create_subprocess_exec(
-        py_spy(), "record", "--pid", str(pid), "--output", str(output), "--format", "flamegraph",
-        "--rate", "250", "--nonblocking",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        py_spy(),
+        "record",
+        "--pid",
+        str(pid),
+        "--output",
+        str(output),
+        "--format",
+        "flamegraph",
+        "--rate",
+        "250",
+        "--nonblocking",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     await asyncio.sleep(ATTACH_SECONDS)
     try:

@@ -50,15 +50,29 @@ def _measure(count: int, min_seconds: float, feed_ids: Iterator[int]) -> list[Re
     naive_rate = count / _per_call(lambda: naive.render(INFO, events, revisions), min_seconds)
     warm_rate = count / _per_call(lambda: ics.render(INFO, events, revisions), min_seconds)
     cold_rate = count / _cold_per_call(fresh_events, min_seconds)
-    print(f"  {count:,} events: naive {naive_rate:,.0f}/s, first render {cold_rate:,.0f}/s, "
-          f"re-render {warm_rate:,.0f}/s")
+    print(
+        f"  {count:,} events: naive {naive_rate:,.0f}/s, first render {cold_rate:,.0f}/s, "
+        f"re-render {warm_rate:,.0f}/s"
+    )
     name = f"5. rendering {count:,} events"
     baseline = f"{naive_rate:,.0f} ev/s naive"
     return [
-        Result(f"{name}, re-render", f"{warm_rate:,.0f} ev/s", baseline, warm_rate / naive_rate,
-               f">= {TARGET:g}x naive", warm_rate / naive_rate >= TARGET),
-        Result(f"{name}, first render", f"{cold_rate:,.0f} ev/s", baseline, cold_rate / naive_rate,
-               "(no target)", None),
+        Result(
+            f"{name}, re-render",
+            f"{warm_rate:,.0f} ev/s",
+            baseline,
+            warm_rate / naive_rate,
+            f">= {TARGET:g}x naive",
+            warm_rate / naive_rate >= TARGET,
+        ),
+        Result(
+            f"{name}, first render",
+            f"{cold_rate:,.0f} ev/s",
+            baseline,
+            cold_rate / naive_rate,
+            "(no target)",
+            None,
+        ),
     ]
 
 
@@ -95,7 +109,9 @@ def _check_same_calendar(rendered: bytes, baseline: bytes) -> None:
     theirs = Calendar.from_ical(baseline).to_ical(sorted=True).splitlines()
     for line, (mine, naive_line) in enumerate(zip(ours, theirs, strict=False), start=1):
         if mine != naive_line:
-            raise BenchError(f"the naive baseline differs from ics.render at line {line}: "
-                             f"{naive_line!r} instead of {mine!r}")
+            raise BenchError(
+                f"the naive baseline differs from ics.render at line {line}: "
+                f"{naive_line!r} instead of {mine!r}"
+            )
     if len(ours) != len(theirs):
         raise BenchError(f"the naive baseline has {len(theirs)} lines, ics.render {len(ours)}")

@@ -43,16 +43,20 @@ class _Size:
         return (self.warm_kib - self.half_kib) / (SAMPLE - SAMPLE // 2)
 
     def describe(self) -> str:
-        return (f"{self.feeds:,} feeds: p50 {millis(self.run.p50)}, p99 {millis(self.run.percentile(0.99))}, "
-                f"RSS {_mib(self.idle_kib)} idle -> {_mib(self.warm_kib)} with {SAMPLE} feeds warm")
+        return (
+            f"{self.feeds:,} feeds: p50 {millis(self.run.p50)}, p99 {millis(self.run.percentile(0.99))}, "
+            f"RSS {_mib(self.idle_kib)} idle -> {_mib(self.warm_kib)} with {SAMPLE} feeds warm"
+        )
 
 
 async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     deployments, tokens = await _databases(lab, sizes.feed_counts)
     paths = [f"/feeds/{token}.ics" for token in tokens]
     async with AsyncExitStack() as stack:
-        apps = [await stack.enter_async_context(lab.app(deployment, f"app-{feeds}"))
-                for feeds, deployment in deployments]
+        apps = [
+            await stack.enter_async_context(lab.app(deployment, f"app-{feeds}"))
+            for feeds, deployment in deployments
+        ]
         idle = [app.rss_kib() for app in apps]
         half = []
         for app in apps:  # one render of each sampled feed, the RSS noted halfway
@@ -62,8 +66,9 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
         runs: list[list[LoadResult]] = [[] for _ in apps]
         for _ in range(ROUNDS):
             for app, app_runs in zip(apps, runs, strict=True):
-                app_runs.append(await load(app.url, paths, requests=sizes.scale_requests // ROUNDS,
-                                           connections=1))
+                app_runs.append(
+                    await load(app.url, paths, requests=sizes.scale_requests // ROUNDS, connections=1)
+                )
         measured = [
             _Size(feeds, LoadResult.combined(app_runs), idle_kib, half_kib, app.rss_kib())
             for (feeds, _), app, app_runs, idle_kib, half_kib in zip(
@@ -76,21 +81,41 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     per_feed = large.per_feed_kib
     entries, estimate = _memory_limits()
     full = min(entries * per_feed, estimate / 1024)
-    print(f"  each warm feed adds about {per_feed:,.0f} KiB; the rendered-feed cache keeps at most "
-          f"{entries:,} entries within an estimated {_mib(estimate / 1024)}, so about "
-          f"{_mib(large.idle_kib + full)} when full")
+    print(
+        f"  each warm feed adds about {per_feed:,.0f} KiB; the rendered-feed cache keeps at most "
+        f"{entries:,} entries within an estimated {_mib(estimate / 1024)}, so about "
+        f"{_mib(large.idle_kib + full)} when full"
+    )
     latency = large.run.p50 / small.run.p50
     large_p99, small_p99 = large.run.percentile(0.99), small.run.percentile(0.99)
     tail = large_p99 / small_p99
     memory = large.warm_kib / small.warm_kib
     at, target = f"at {large.feeds:,} feeds", f"<= {TARGET}x"
     return [
-        Result(f"6. scale, warm p50 {at}", f"p50 {millis(large.run.p50)}",
-               f"p50 {millis(small.run.p50)} at {small.feeds:,}", latency, target, latency <= TARGET),
-        Result(f"6. scale, warm p99 {at}", f"p99 {millis(large_p99)}",
-               f"p99 {millis(small_p99)} at {small.feeds:,}", tail, target, tail <= TARGET),
-        Result(f"6. scale, RSS {at}", _mib(large.warm_kib), f"{_mib(small.warm_kib)} at {small.feeds:,}",
-               memory, target, memory <= TARGET),
+        Result(
+            f"6. scale, warm p50 {at}",
+            f"p50 {millis(large.run.p50)}",
+            f"p50 {millis(small.run.p50)} at {small.feeds:,}",
+            latency,
+            target,
+            latency <= TARGET,
+        ),
+        Result(
+            f"6. scale, warm p99 {at}",
+            f"p99 {millis(large_p99)}",
+            f"p99 {millis(small_p99)} at {small.feeds:,}",
+            tail,
+            target,
+            tail <= TARGET,
+        ),
+        Result(
+            f"6. scale, RSS {at}",
+            _mib(large.warm_kib),
+            f"{_mib(small.warm_kib)} at {small.feeds:,}",
+            memory,
+            target,
+            memory <= TARGET,
+        ),
     ]
 
 

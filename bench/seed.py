@@ -68,38 +68,68 @@ class Seeder:
         wanted = max(0, total - existing)
         for offset in range(-(-wanted // feeds_per_user)):
             user_id = next_user + offset
-            users.append({
-                "id": user_id, "trakt_slug": f"seed-{user_id}", "trakt_username": f"Seed {user_id}",
-                "trakt_uuid": f"seed-uuid-{user_id}", "timezone": USER_TZ, "data_version": 0,
-                "created_at": now, "updated_at": now,
-            })
-            connections.append({
-                "user_id": user_id,
-                "access_token": services.vault.encrypt(access_token),
-                # Never spent: the copied access token is valid for days, far past the run.
-                "refresh_token": services.vault.encrypt(f"seeded-{user_id}"),
-                "expires_at": connection.expires_at, "status": "ok", "version": 0, "updated_at": now,
-            })
+            users.append(
+                {
+                    "id": user_id,
+                    "trakt_slug": f"seed-{user_id}",
+                    "trakt_username": f"Seed {user_id}",
+                    "trakt_uuid": f"seed-uuid-{user_id}",
+                    "timezone": USER_TZ,
+                    "data_version": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            connections.append(
+                {
+                    "user_id": user_id,
+                    "access_token": services.vault.encrypt(access_token),
+                    # Never spent: the copied access token is valid for days, far past the run.
+                    "refresh_token": services.vault.encrypt(f"seeded-{user_id}"),
+                    "expires_at": connection.expires_at,
+                    "status": "ok",
+                    "version": 0,
+                    "updated_at": now,
+                }
+            )
             sampled = len(self.sampled_tokens) < sample
             for _ in range(min(feeds_per_user, wanted - len(feeds))):
                 token = new_feed_token()
-                feeds.append({
-                    "id": next_feed + len(feeds), "user_id": user_id, "token_hash": hash_feed_token(token),
-                    "token_encrypted": services.vault.encrypt(token), "name": "Seeded",
-                    "options": self._template.options.to_json(), "created_at": now, "poll_count": 0,
-                })
+                feeds.append(
+                    {
+                        "id": next_feed + len(feeds),
+                        "user_id": user_id,
+                        "token_hash": hash_feed_token(token),
+                        "token_encrypted": services.vault.encrypt(token),
+                        "name": "Seeded",
+                        "options": self._template.options.to_json(),
+                        "created_at": now,
+                        "poll_count": 0,
+                    }
+                )
                 if len(self.sampled_tokens) < sample:
                     self.sampled_tokens.append(token)
             if sampled:
                 copies.extend(_copy(chunk, user_id) for chunk in chunks)
         async with services.sessions.begin() as session:
-            for model, rows in ((User, users), (TraktConnection, connections), (Feed, feeds),
-                                (CalendarChunk, copies)):
+            for model, rows in (
+                (User, users),
+                (TraktConnection, connections),
+                (Feed, feeds),
+                (CalendarChunk, copies),
+            ):
                 for start in range(0, len(rows), BATCH):
                     await session.execute(insert(model), rows[start : start + BATCH])
 
 
 def _copy(chunk: CalendarChunk, user_id: int) -> dict[str, Any]:
-    columns: Sequence[str] = ("source", "start_date", "days", "payload", "content_hash", "fetched_at",
-                              "expires_at")
+    columns: Sequence[str] = (
+        "source",
+        "start_date",
+        "days",
+        "payload",
+        "content_hash",
+        "fetched_at",
+        "expires_at",
+    )
     return {"user_id": user_id, **{name: getattr(chunk, name) for name in columns}}

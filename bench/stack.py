@@ -35,8 +35,13 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
     async with AsyncExitStack() as stack:
         servers = [
             await stack.enter_async_context(
-                uvicorn_server(f"app-{flags[1]}", "bench.targets:airdate", deployment.env, lab.workdir,
-                               flags=(*flags, *ACCESS_LOG))
+                uvicorn_server(
+                    f"app-{flags[1]}",
+                    "bench.targets:airdate",
+                    deployment.env,
+                    lab.workdir,
+                    flags=(*flags, *ACCESS_LOG),
+                )
             )
             for flags in STACKS.values()
         ]
@@ -55,12 +60,24 @@ async def _race(
 ) -> Result:
     best = [0.0 for _ in servers]
     for server in servers:  # warm-up
-        await load(server.url, [path], requests=sizes.connections * 20, connections=sizes.connections,
-                   headers=headers, expect=expect)
+        await load(
+            server.url,
+            [path],
+            requests=sizes.connections * 20,
+            connections=sizes.connections,
+            headers=headers,
+            expect=expect,
+        )
     for _ in range(sizes.throughput_rounds):
         for index, server in enumerate(servers):
-            run_ = await load(server.url, [path], requests=sizes.throughput_requests,
-                              connections=sizes.connections, headers=headers, expect=expect)
+            run_ = await load(
+                server.url,
+                [path],
+                requests=sizes.throughput_requests,
+                connections=sizes.connections,
+                headers=headers,
+                expect=expect,
+            )
             best[index] = max(best[index], run_.per_second)
     old, new = best
     names = list(STACKS)

@@ -170,11 +170,19 @@ class _Case:
     profile_name: str
 
     async def load(self, server: Server, requests: int, connections: int) -> LoadResult:
-        run = await load(server.url, [self.path], requests=requests, connections=connections,
-                         headers=self.headers, expect=self.expect)
+        run = await load(
+            server.url,
+            [self.path],
+            requests=requests,
+            connections=connections,
+            headers=self.headers,
+            expect=self.expect,
+        )
         if run.body_bytes != requests * self.body_length:
-            raise BenchError(f"{server.name} sent {run.body_bytes:,} body bytes for {requests} answers "
-                             f"of {self.body_length:,}")
+            raise BenchError(
+                f"{server.name} sent {run.body_bytes:,} body bytes for {requests} answers "
+                f"of {self.body_length:,}"
+            )
         return run
 
 
@@ -194,8 +202,10 @@ async def _compare(case: _Case, app: Server, bare: Server, sizes: Sizes, profile
     best_bare = max(bare_runs, key=lambda run: run.per_second)
     ratio = best_app.per_second / best_bare.per_second
     for label, run in (("app", best_app), ("bare", best_bare)):
-        print(f"  {name}: {label} {rate(run.requests, run.seconds, 'req')}, p50 {millis(run.p50)}, "
-              f"p95 {millis(run.p95)} over {sizes.connections} connections")
+        print(
+            f"  {name}: {label} {rate(run.requests, run.seconds, 'req')}, p50 {millis(run.p50)}, "
+            f"p95 {millis(run.p95)} over {sizes.connections} connections"
+        )
     return Result(
         name=name,
         measured=f"{rate(best_app.requests, best_app.seconds, 'req')} app",

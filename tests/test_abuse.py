@@ -165,8 +165,10 @@ def forged_paths(token: str, count: int = FORGED, seed: int = SEED) -> list[str]
         lambda: quote(some(string.printable), safe=""),  # anything printable, control characters too
         lambda: quote("".join(_char(rng.randint(0x80, 0x2FFFF)) for _ in range(rng.randint(1, 60))), safe=""),
         lambda: quote(near_miss(), safe=""),
-        lambda: rng.choice(["..%2f", "%2e%2e%2f", "..%5c", "%2e%2e/", "%252e%252e%252f"]) * rng.randint(1, 6)
-        + rng.choice(["etc%2fpasswd", "app.db", quote(token, safe=""), ""]),
+        lambda: (
+            rng.choice(["..%2f", "%2e%2e%2f", "..%5c", "%2e%2e/", "%252e%252e%252f"]) * rng.randint(1, 6)
+            + rng.choice(["etc%2fpasswd", "app.db", quote(token, safe=""), ""])
+        ),
         lambda: double_encoded(rng.randint(1, len(token))),
         lambda: "".join(f"%{rng.randint(0, 255):02x}" for _ in range(rng.randint(1, 60))),
         lambda: quote(token, safe="") + rng.choice(["%00", "%0a", "%0d%0a", "%20", "%2f", ".", "%2e"]),
@@ -377,8 +379,32 @@ async def test_every_method_but_get_and_head_is_refused(abuse: Abuse) -> None:
 # -- the option parser, fuzzed ---------------------------------------------------------------------
 
 NAMES = [*FeedOptions.__dataclass_fields__, "download", "colour", ""]
-WORDS = ["", "0", "1", "7", "90", "91", "365", "10080", "true", "false", "none", "off", "shows",
-         "movies,dvd", "UTC", "Europe/Berlin", "yes", "１", "+5", "1_0", " 5", "-1", "\x00", "shows,,new"]
+WORDS = [
+    "",
+    "0",
+    "1",
+    "7",
+    "90",
+    "91",
+    "365",
+    "10080",
+    "true",
+    "false",
+    "none",
+    "off",
+    "shows",
+    "movies,dvd",
+    "UTC",
+    "Europe/Berlin",
+    "yes",
+    "１",
+    "+5",
+    "1_0",
+    " 5",
+    "-1",
+    "\x00",
+    "shows,,new",
+]
 values = st.one_of(st.sampled_from(WORDS), st.text(max_size=30), st.from_regex(r"[0-9]{1,8}", fullmatch=True))
 names = st.one_of(st.sampled_from(NAMES), st.text(max_size=12))
 

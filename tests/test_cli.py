@@ -71,8 +71,14 @@ class Cli:
 
     def raw(self, *args: str) -> bytes:
         """Stdout as bytes: iCalendar lines end in CRLF, which text mode would rewrite."""
-        result = subprocess.run([str(AIRDATE), *args], env=env_for(self.settings), cwd=self.cwd,
-                                capture_output=True, timeout=60, check=False)
+        result = subprocess.run(
+            [str(AIRDATE), *args],
+            env=env_for(self.settings),
+            cwd=self.cwd,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -195,8 +201,9 @@ def test_a_second_connect_updates_the_user_instead_of_duplicating(cli: Cli) -> N
 
 def test_feeds_create_update_rotate_revoke(cli: Cli) -> None:
     first_url = cli.connect()["feed_url"]
-    created = cli.ok("feeds", "create", "--name", "Premieres", "--set", "sources=premieres",
-                     "--set", "past_days=14")
+    created = cli.ok(
+        "feeds", "create", "--name", "Premieres", "--set", "sources=premieres", "--set", "past_days=14"
+    )
     extra_url = created.strip().rsplit(" ", 1)[1]
     default, extra = cli.feeds()
     assert default["url"] == first_url
@@ -352,8 +359,12 @@ def test_configuration_errors_are_one_line_naming_the_variable(
     tmp_path: Path, verb: list[str], variables: dict[str, str], named: str
 ) -> None:
     keys = {} if named == "AIRDATE_SECRET_KEYS" else {"AIRDATE_SECRET_KEYS": generate_key()}
-    env = {**BASE_ENV, **keys, "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'a.db'}",
-           **variables}
+    env = {
+        **BASE_ENV,
+        **keys,
+        "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'a.db'}",
+        **variables,
+    }
     result = run_airdate(*verb, env=env, cwd=tmp_path)
     assert result.stderr.count("\n") == 1, result.stderr
     assert_one_error_line(result, f"airdate: {named}: ")
@@ -361,16 +372,20 @@ def test_configuration_errors_are_one_line_naming_the_variable(
 
 def test_a_dot_env_in_the_working_directory_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("AIRDATE_CACHE_TTL=5\n")
-    result = run_airdate("feeds", "list", env={**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key()},
-                         cwd=tmp_path)
+    result = run_airdate(
+        "feeds", "list", env={**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key()}, cwd=tmp_path
+    )
     assert_one_error_line(result, "AIRDATE_CACHE_TTL", "out of range")
 
 
 @pytest.mark.parametrize(
     ("fault", "config", "mentions"),
     [
-        ({"prefix": "/oauth/device/code", "status": 401}, {}, ["client id or secret",
-                                                                "AIRDATE_TRAKT_CLIENT_ID"]),
+        (
+            {"prefix": "/oauth/device/code", "status": 401},
+            {},
+            ["client id or secret", "AIRDATE_TRAKT_CLIENT_ID"],
+        ),
         ({"prefix": "/oauth/device/token", "status": 503}, {}, ["unavailable", "try again"]),
         ({"prefix": "/users/settings", "status": 401}, {}, ["rejected", "airdate connect"]),
         ({"prefix": "/users/settings", "body": "malformed"}, {}, ["malformed JSON", "try again"]),
@@ -380,7 +395,10 @@ def test_a_dot_env_in_the_working_directory_is_read(tmp_path: Path) -> None:
     ],
 )
 def test_connect_failures_are_one_line_saying_what_to_do(
-    cli: Cli, sandbox: RunningSandbox, fault: dict[str, Any] | None, config: dict[str, Any],
+    cli: Cli,
+    sandbox: RunningSandbox,
+    fault: dict[str, Any] | None,
+    config: dict[str, Any],
     mentions: list[str],
 ) -> None:
     if fault is not None:
@@ -407,17 +425,25 @@ def test_sandbox_prints_what_to_point_airdate_at(tmp_path: Path) -> None:
         base = printed["AIRDATE_TMDB_API_URL"]
         assert printed["AIRDATE_TRAKT_API_URL"] == printed["AIRDATE_TRAKT_AUTH_URL"] == base
         assert not base.endswith(":0")
-        configuration = httpx.get(f"{base}/3/configuration", timeout=10,
-                                  headers={"Authorization": f"Bearer {printed['AIRDATE_TMDB_TOKEN']}"})
+        configuration = httpx.get(
+            f"{base}/3/configuration",
+            timeout=10,
+            headers={"Authorization": f"Bearer {printed['AIRDATE_TMDB_TOKEN']}"},
+        )
         assert configuration.status_code == 200 and "poster_sizes" in configuration.json()["images"]
-        device = httpx.post(f"{base}/oauth/device/code",
-                            json={"client_id": printed["AIRDATE_TRAKT_CLIENT_ID"]}, timeout=10)
+        device = httpx.post(
+            f"{base}/oauth/device/code", json={"client_id": printed["AIRDATE_TRAKT_CLIENT_ID"]}, timeout=10
+        )
         assert device.status_code == 200 and device.json()["user_code"]
 
 
 def test_database_unreachable_is_one_line(tmp_path: Path) -> None:
-    env = {**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key(), "AIRDATE_TRAKT_CLIENT_ID": "any",
-           "AIRDATE_DATABASE_URL": f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none"}
+    env = {
+        **BASE_ENV,
+        "AIRDATE_SECRET_KEYS": generate_key(),
+        "AIRDATE_TRAKT_CLIENT_ID": "any",
+        "AIRDATE_DATABASE_URL": f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none",
+    }
     assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "AIRDATE_DATABASE_URL")
     env["AIRDATE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
     assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "airdate migrate")
@@ -448,10 +474,21 @@ def test_a_data_directory_that_is_not_writable_stops_start_up_in_one_line_naming
     verb: list[str],
 ) -> None:
     with unwritable_directory() as (directory, run_as, uid):
-        env = {**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key(), "AIRDATE_TRAKT_CLIENT_ID": "any",
-               "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'airdate.db'}"}
-        result = subprocess.run([*run_as, str(AIRDATE), *verb], env=env, cwd=directory.parent,
-                                capture_output=True, text=True, timeout=60, check=False)
+        env = {
+            **BASE_ENV,
+            "AIRDATE_SECRET_KEYS": generate_key(),
+            "AIRDATE_TRAKT_CLIENT_ID": "any",
+            "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'airdate.db'}",
+        }
+        result = subprocess.run(
+            [*run_as, str(AIRDATE), *verb],
+            env=env,
+            cwd=directory.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         line = assert_one_error_line(result, str(directory), f"uid {uid}", "not writable")
         assert "AIRDATE_DATABASE_URL" not in line
         assert not (directory / "airdate.db").exists()

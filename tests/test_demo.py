@@ -65,7 +65,11 @@ def demo(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRDATE_")}
     process = subprocess.Popen(
         [str(AIRDATE), "demo", "--port", "0"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     yield process
     if process.poll() is None:

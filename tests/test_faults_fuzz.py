@@ -28,14 +28,42 @@ from tests.support.ics import CALENDAR, options, revisions_for
 from tests.support.polling import SUITE
 
 SHOW_PATHS = (
-    "first_aired", "episode", "show", "episode.ids", "episode.ids.trakt", "episode.season",
-    "episode.number", "episode.title", "episode.runtime", "episode.overview", "episode.episode_type",
-    "episode.updated_at", "show.ids", "show.ids.trakt", "show.ids.slug", "show.ids.tmdb",
-    "show.ids.imdb", "show.ids.tvdb", "show.title", "show.year", "show.network", "show.runtime",
+    "first_aired",
+    "episode",
+    "show",
+    "episode.ids",
+    "episode.ids.trakt",
+    "episode.season",
+    "episode.number",
+    "episode.title",
+    "episode.runtime",
+    "episode.overview",
+    "episode.episode_type",
+    "episode.updated_at",
+    "show.ids",
+    "show.ids.trakt",
+    "show.ids.slug",
+    "show.ids.tmdb",
+    "show.ids.imdb",
+    "show.ids.tvdb",
+    "show.title",
+    "show.year",
+    "show.network",
+    "show.runtime",
 )
 MOVIE_PATHS = (
-    "released", "movie", "movie.ids", "movie.ids.trakt", "movie.ids.slug", "movie.ids.tmdb",
-    "movie.ids.imdb", "movie.title", "movie.year", "movie.runtime", "movie.overview", "movie.updated_at",
+    "released",
+    "movie",
+    "movie.ids",
+    "movie.ids.trakt",
+    "movie.ids.slug",
+    "movie.ids.tmdb",
+    "movie.ids.imdb",
+    "movie.title",
+    "movie.year",
+    "movie.runtime",
+    "movie.overview",
+    "movie.updated_at",
 )
 KEYS = sorted({part for path in SHOW_PATHS + MOVIE_PATHS for part in path.split(".")})
 OFFSETS = [

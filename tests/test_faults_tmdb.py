@@ -104,11 +104,25 @@ async def test_a_wrong_shaped_find_answer_finds_nothing(
     assert drops.counts == {"tmdb": 1}
 
 
-@pytest.mark.parametrize("source, external", [("imdb", ""), ("imdb", "{}"), ("imdb", "../3/movie/1"),
-                                              ("imdb", "tt12?x=1"), ("tvdb", "-1"), ("tvdb", "0"),
-                                              ("tvdb", "12/34"), ("tvdb", "tt1")])
+@pytest.mark.parametrize(
+    "source, external",
+    [
+        ("imdb", ""),
+        ("imdb", "{}"),
+        ("imdb", "../3/movie/1"),
+        ("imdb", "tt12?x=1"),
+        ("tvdb", "-1"),
+        ("tvdb", "0"),
+        ("tvdb", "12/34"),
+        ("tvdb", "tt1"),
+    ],
+)
 async def test_ids_that_are_not_what_trakt_documents_never_reach_find(
-    source: Any, external: str, own_sandbox: RunningSandbox, http: httpx.AsyncClient, drops: DropLog,
+    source: Any,
+    external: str,
+    own_sandbox: RunningSandbox,
+    http: httpx.AsyncClient,
+    drops: DropLog,
     figures: Figures,
 ) -> None:
     tmdb = tmdb_of(own_sandbox, http, drops)

@@ -24,8 +24,14 @@ async def test_renderings_stay_within_the_byte_limit_newest_kept(
         one = await services.feeds.render(context, FeedOptions())
         limit = 6 * len(one.body)  # room for one rendering of about this size, not for two
         feeds = FeedService(
-            services.sessions, services.feeds._reader, services.feeds._rows, services.calendar,
-            services.posters, sandbox.clock, public_url=settings.public_url, memory_bytes=limit,
+            services.sessions,
+            services.feeds._reader,
+            services.feeds._rows,
+            services.calendar,
+            services.posters,
+            sandbox.clock,
+            public_url=settings.public_url,
+            memory_bytes=limit,
         )
         first = await feeds.render(context, FeedOptions())
         assert await feeds.render(context, FeedOptions()) is first  # warm: the same object, no render

@@ -235,7 +235,8 @@ async def _notify(url: str, payload: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text("SELECT pg_notify(:channel, :payload)"),
-                                     {"channel": CHANNEL, "payload": payload})
+            await connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+            )
     finally:
         await engine.dispose()

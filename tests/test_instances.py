@@ -89,9 +89,14 @@ def test_serve_with_two_workers_answers_from_each_worker_and_they_share_the_cach
     sandbox.state.configure({"device_interval": 0})
     settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:8000")
     feed = asyncio.run(connect(settings, sandbox.clock))
-    process = subprocess.Popen([str(AIRDATE), "serve", "--port", "0", "--workers", "2"],
-                               env=env_for(settings), cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(AIRDATE), "serve", "--port", "0", "--workers", "2"],
+        env=env_for(settings),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         transcript = ""

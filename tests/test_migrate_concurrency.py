@@ -52,8 +52,14 @@ def test_instances_migrating_a_fresh_database_at_once_all_succeed(
         url = fresh_database()
         env = {**BASE_ENV, "AIRDATE_DATABASE_URL": url}
         processes = [
-            subprocess.Popen([str(AIRDATE), "migrate"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [str(AIRDATE), "migrate"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(INSTANCES)
         ]
         outcomes = [(process.communicate(timeout=60)[1], process.returncode) for process in processes]

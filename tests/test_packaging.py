@@ -34,11 +34,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     for name in ("app", "migrations"):
-        shutil.copytree(ROOT / name, source / name, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (built,) = out.glob("airdate-*.whl")
     return built
 
@@ -47,8 +52,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel installed into a target directory; its `bin/airdate` runs this interpreter."""
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([*PIP, "install", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [*PIP, "install", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return target
 
 
@@ -84,15 +93,28 @@ def env(installed: Path, tmp_path: Path) -> dict[str, str]:
 
 
 def _airdate(installed: Path, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(installed / "bin" / "airdate"), *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(installed / "bin" / "airdate"), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_installed_copy_is_the_one_that_runs(
     installed: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
-    found = subprocess.run([sys.executable, "-c", "import app; print(app.__file__)"], env=env,
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    found = subprocess.run(
+        [sys.executable, "-c", "import app; print(app.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(found).is_relative_to(installed)
 
 
@@ -107,8 +129,13 @@ def test_migrate_works_from_the_installed_wheel(installed: Path, env: dict[str, 
 def served(installed: Path, env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     assert _airdate(installed, "migrate", env=env, cwd=tmp_path).returncode == 0
     port = free_port()
-    process = subprocess.Popen([str(installed / "bin" / "airdate"), "serve", "--port", str(port)],
-                               env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(installed / "bin" / "airdate"), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -134,7 +161,6 @@ def test_the_installed_service_renders_templates_and_static_files(served: str) -
     css = httpx.get(f"{served}/static/airdate.css", timeout=10)
     assert css.status_code == 200
     assert css.content == (ROOT / "app" / "static" / "airdate.css").read_bytes()
-
 
 
 def test_the_wheel_version_is_the_one_feeds_announce(wheel: Path) -> None:

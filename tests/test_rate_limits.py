@@ -95,7 +95,6 @@ async def test_a_429_holds_every_path_of_that_user_until_retry_after(world: Worl
     )
 
 
-
 async def held_for(world: World, **fault: object) -> timedelta:
     """Make one stale chunk's refresh meet `fault`; return how long the user is then held."""
     one_chunk = Window(world.today, world.today, ZoneInfo("UTC"))

@@ -78,8 +78,10 @@ def iso(value: str) -> datetime:
 
 # --- OAuth: device flow ---------------------------------------------------------------------
 
+
 def test_device_flow_pending_then_token_then_already_used(
-        http: httpx.Client, sandbox: RunningSandbox) -> None:
+    http: httpx.Client, sandbox: RunningSandbox
+) -> None:
     code = http.post("/oauth/device/code", json={"client_id": CLIENT["client_id"]}).json()
     assert code["expires_in"] == 600 and code["interval"] == 1
     assert code["verification_url"] == f"{sandbox.url}/activate"
@@ -96,7 +98,8 @@ def test_device_flow_pending_then_token_then_already_used(
 
 
 def test_device_flow_unknown_expired_denied_and_slow_down(
-        http: httpx.Client, sandbox: RunningSandbox) -> None:
+    http: httpx.Client, sandbox: RunningSandbox
+) -> None:
     assert http.post("/oauth/device/token", json={"code": "nope", **CLIENT}).status_code == 404
 
     def new_code() -> dict[str, str]:
@@ -113,8 +116,9 @@ def test_device_flow_unknown_expired_denied_and_slow_down(
         assert http.post("/oauth/device/token", json=body).status_code == 400
         assert http.post("/oauth/device/token", json=body).status_code == status
 
-    http.post("/_sandbox/config", json={"device_outcome": "approve", "enforce_interval": True,
-                                        "device_interval": 5})
+    http.post(
+        "/_sandbox/config", json={"device_outcome": "approve", "enforce_interval": True, "device_interval": 5}
+    )
     body = new_code()
     assert http.post("/oauth/device/token", json=body).status_code == 400
     assert http.post("/oauth/device/token", json=body).status_code == 429
@@ -132,10 +136,15 @@ def test_device_token_rejects_wrong_client_secret(http: httpx.Client) -> None:
 
 # --- OAuth: authorization code + PKCE, refresh, revoke --------------------------------------
 
+
 def authorize(http: httpx.Client, **overrides: str) -> httpx.Response:
     params = {
-        "response_type": "code", "client_id": CLIENT["client_id"], "redirect_uri": REDIRECT,
-        "state": "s-123", "code_challenge": challenge(VERIFIER), "code_challenge_method": "S256",
+        "response_type": "code",
+        "client_id": CLIENT["client_id"],
+        "redirect_uri": REDIRECT,
+        "state": "s-123",
+        "code_challenge": challenge(VERIFIER),
+        "code_challenge_method": "S256",
     } | overrides
     return http.get("/oauth/authorize", params={k: v for k, v in params.items() if v})
 
@@ -147,8 +156,12 @@ def test_pkce_code_exchange_right_and_wrong_verifier(http: httpx.Client) -> None
     assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
     query = parse_qs(location.query)
     assert query["state"] == ["s-123"]
-    exchange = {"grant_type": "authorization_code", "code": query["code"][0],
-                "redirect_uri": REDIRECT, "client_id": CLIENT["client_id"]}
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": query["code"][0],
+        "redirect_uri": REDIRECT,
+        "client_id": CLIENT["client_id"],
+    }
     token = http.post("/oauth/token", json=exchange | {"code_verifier": VERIFIER})
     assert token.status_code == 200 and token.json()["scope"] == "public"
     reused = http.post("/oauth/token", json=exchange | {"code_verifier": VERIFIER})
@@ -159,8 +172,7 @@ def test_pkce_code_exchange_right_and_wrong_verifier(http: httpx.Client) -> None
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
 
     code = parse_qs(urlsplit(authorize(http).headers["location"]).query)["code"][0]
-    other_uri = exchange | {"code": code, "code_verifier": VERIFIER,
-                            "redirect_uri": REDIRECT.upper()}
+    other_uri = exchange | {"code": code, "code_verifier": VERIFIER, "redirect_uri": REDIRECT.upper()}
     assert http.post("/oauth/token", json=other_uri).status_code == 400
 
 
@@ -175,8 +187,12 @@ def test_authorize_without_pkce_redirects_with_error(http: httpx.Client) -> None
 
 def test_refresh_tokens_are_single_use_and_counted(http: httpx.Client) -> None:
     first = device_login(http)
-    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-               "redirect_uri": REDIRECT, **CLIENT}
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": first["refresh_token"],
+        "redirect_uri": REDIRECT,
+        **CLIENT,
+    }
     second = http.post("/oauth/token", json=refresh)
     assert second.status_code == 200
     assert second.json()["access_token"] != first["access_token"]
@@ -184,8 +200,15 @@ def test_refresh_tokens_are_single_use_and_counted(http: httpx.Client) -> None:
     assert again.status_code == 400
     assert again.json() == {"error": "invalid_grant", "error_description": "session not found"}
     users = http.get("/_sandbox/users").json()["users"]
-    assert users == [{"slug": "demo", "username": "Demo", "timezone": "America/New_York",
-                      "refreshes": 1, "active_tokens": 2}]
+    assert users == [
+        {
+            "slug": "demo",
+            "username": "Demo",
+            "timezone": "America/New_York",
+            "refreshes": 1,
+            "active_tokens": 2,
+        }
+    ]
     settings = http.get("/users/settings", headers=api_headers(second.json()["access_token"]))
     assert settings.status_code == 200
 
@@ -200,13 +223,14 @@ def test_revoke_token_and_revoke_user(http: httpx.Client) -> None:
     other = device_login(http)
     assert http.post("/_sandbox/revoke_user", json={"slug": "demo"}).json() == {"revoked": 1}
     assert http.get("/users/settings", headers=api_headers(other["access_token"])).status_code == 401
-    refresh = http.post("/oauth/token", json={
-        "grant_type": "refresh_token", "refresh_token": other["refresh_token"], **CLIENT})
+    refresh = http.post(
+        "/oauth/token",
+        json={"grant_type": "refresh_token", "refresh_token": other["refresh_token"], **CLIENT},
+    )
     assert refresh.json()["error"] == "invalid_grant"
 
 
-def test_access_token_expires_by_sandbox_clock(
-        http: httpx.Client, sandbox: RunningSandbox) -> None:
+def test_access_token_expires_by_sandbox_clock(http: httpx.Client, sandbox: RunningSandbox) -> None:
     http.post("/_sandbox/config", json={"access_token_ttl": 60})
     token = device_login(http)
     assert token["expires_in"] == 60
@@ -218,22 +242,22 @@ def test_access_token_expires_by_sandbox_clock(
 
 
 def test_settings_belong_to_the_approved_user(http: httpx.Client) -> None:
-    demo = http.get("/users/settings",
-                    headers=api_headers(device_login(http)["access_token"])).json()
+    demo = http.get("/users/settings", headers=api_headers(device_login(http)["access_token"])).json()
     assert demo["user"]["ids"]["slug"] == "demo" and demo["user"]["username"] == "Demo"
     assert demo["user"]["vip"] is True and demo["account"]["timezone"] == "America/New_York"
     assert len(demo["user"]["ids"]["uuid"]) == 40 and demo["account"]["token"]
-    http.post("/_sandbox/config", json={"next_user": {
-        "slug": "ayla", "username": "Ayla", "timezone": "Europe/Berlin"}})
-    ayla = http.get("/users/settings",
-                    headers=api_headers(device_login(http)["access_token"])).json()
+    http.post(
+        "/_sandbox/config",
+        json={"next_user": {"slug": "ayla", "username": "Ayla", "timezone": "Europe/Berlin"}},
+    )
+    ayla = http.get("/users/settings", headers=api_headers(device_login(http)["access_token"])).json()
     assert ayla["user"]["ids"]["slug"] == "ayla" and ayla["account"]["timezone"] == "Europe/Berlin"
-    after = http.get("/users/settings",
-                     headers=api_headers(device_login(http)["access_token"])).json()
+    after = http.get("/users/settings", headers=api_headers(device_login(http)["access_token"])).json()
     assert after["user"]["ids"]["slug"] == "demo"
 
 
 # --- Trakt API headers and rate limit --------------------------------------------------------
+
 
 def test_api_key_version_and_bearer_are_required(http: httpx.Client) -> None:
     token = device_login(http)["access_token"]
@@ -257,13 +281,19 @@ def test_rate_limit_per_token_window(api: httpx.Client, sandbox: RunningSandbox)
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "300"
     info = json.loads(limited.headers["X-Ratelimit"])
-    assert info == {"name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 500,
-                    "remaining": 0, "until": "2026-11-25T12:05:00Z"}
+    assert info == {
+        "name": "AUTHED_API_GET_LIMIT",
+        "period": 300,
+        "limit": 500,
+        "remaining": 0,
+        "until": "2026-11-25T12:05:00Z",
+    }
     sandbox.clock.advance(seconds=300)
     assert api.get(path).status_code == 200
 
 
 # --- Calendars ----------------------------------------------------------------------------------
+
 
 def test_shows_calendar_range_headers_and_order(api: httpx.Client) -> None:
     response = api.get("/calendars/my/shows/2026-11-18/68", params={"extended": "full"})
@@ -286,8 +316,7 @@ def test_shows_calendar_range_headers_and_order(api: httpx.Client) -> None:
 def test_calendar_window_matches_dataset_exactly(api: httpx.Client) -> None:
     dataset = api.get("/_sandbox/dataset").json()
     start = datetime(2026, 12, 1, tzinfo=UTC)
-    expected = [i for i in dataset["shows"]
-                if start <= iso(i["first_aired"]) < start + timedelta(days=10)]
+    expected = [i for i in dataset["shows"] if start <= iso(i["first_aired"]) < start + timedelta(days=10)]
     served = api.get("/calendars/my/shows/2026-12-01/10", params={"extended": "full"}).json()
     assert served == expected and len(served) > 10
 
@@ -300,32 +329,66 @@ def test_extended_full_versus_minimal_fields(api: httpx.Client) -> None:
     assert set(minimal["episode"]["ids"]) == {"trakt", "tvdb", "imdb", "tmdb"}
     assert set(minimal["show"]["ids"]) == {"trakt", "slug", "tvdb", "imdb", "tmdb"}
     full = api.get("/calendars/my/shows/2026-11-25/7", params={"extended": "full"}).json()[0]
-    assert {"number_abs", "overview", "first_aired", "updated_at", "rating", "votes",
-            "comment_count", "available_translations", "runtime",
-            "episode_type"} <= set(full["episode"])
-    assert {"overview", "first_aired", "airs", "runtime", "certification", "network", "country",
-            "updated_at", "status", "language", "genres", "aired_episodes"} <= set(full["show"])
+    assert {
+        "number_abs",
+        "overview",
+        "first_aired",
+        "updated_at",
+        "rating",
+        "votes",
+        "comment_count",
+        "available_translations",
+        "runtime",
+        "episode_type",
+    } <= set(full["episode"])
+    assert {
+        "overview",
+        "first_aired",
+        "airs",
+        "runtime",
+        "certification",
+        "network",
+        "country",
+        "updated_at",
+        "status",
+        "language",
+        "genres",
+        "aired_episodes",
+    } <= set(full["show"])
     assert set(full["show"]["airs"]) == {"day", "time", "timezone"}
     movie_min = api.get("/calendars/my/movies/2026-11-20/30").json()[0]
-    assert set(movie_min) == {"released", "movie"} and set(movie_min["movie"]) == {
-        "title", "year", "ids"}
+    assert set(movie_min) == {"released", "movie"} and set(movie_min["movie"]) == {"title", "year", "ids"}
     movie_full = api.get("/calendars/my/movies/2026-11-20/30", params={"extended": "full"}).json()
-    assert {"tagline", "overview", "released", "runtime", "updated_at", "language", "genres",
-            "certification"} <= set(movie_full[0]["movie"])
+    assert {
+        "tagline",
+        "overview",
+        "released",
+        "runtime",
+        "updated_at",
+        "language",
+        "genres",
+        "certification",
+    } <= set(movie_full[0]["movie"])
 
 
 def test_premieres_finales_and_new_filter_by_episode_type(api: httpx.Client) -> None:
     def types(kind: str) -> set[str]:
         items = []
-        for start in ("2026-08-01", "2026-09-03", "2026-10-06", "2026-11-08", "2026-12-11",
-                      "2027-01-13", "2027-02-15", "2027-03-20"):
-            items += api.get(f"/calendars/my/{kind}/{start}/33",
-                             params={"extended": "full"}).json()
+        for start in (
+            "2026-08-01",
+            "2026-09-03",
+            "2026-10-06",
+            "2026-11-08",
+            "2026-12-11",
+            "2027-01-13",
+            "2027-02-15",
+            "2027-03-20",
+        ):
+            items += api.get(f"/calendars/my/{kind}/{start}/33", params={"extended": "full"}).json()
         return {i["episode"]["episode_type"] for i in items}
 
     assert types("shows/new") == {"series_premiere"}
-    assert types("shows/premieres") == {"series_premiere", "season_premiere",
-                                        "mid_season_premiere"}
+    assert types("shows/premieres") == {"series_premiere", "season_premiere", "mid_season_premiere"}
     assert types("shows/finales") == {"mid_season_finale", "season_finale", "series_finale"}
 
 
@@ -334,8 +397,10 @@ def test_movie_calendars_use_their_own_release_dates(api: httpx.Client) -> None:
     for kind, key in (("movies", "theatrical"), ("streaming", "digital"), ("dvd", "dvd")):
         served = api.get(f"/calendars/my/{kind}/2026-11-18/33", params={"extended": "full"}).json()
         expected = sorted(
-            (m[key], m["movie"]["ids"]["trakt"]) for m in dataset["movies"]
-            if m[key] and "2026-11-18" <= m[key] < "2026-12-21")
+            (m[key], m["movie"]["ids"]["trakt"])
+            for m in dataset["movies"]
+            if m[key] and "2026-11-18" <= m[key] < "2026-12-21"
+        )
         assert [(i["released"], i["movie"]["ids"]["trakt"]) for i in served] == expected
         assert expected, kind
 
@@ -343,61 +408,85 @@ def test_movie_calendars_use_their_own_release_dates(api: httpx.Client) -> None:
 def test_ignore_watched_drops_watched_items(api: httpx.Client) -> None:
     watched = api.get("/_sandbox/dataset").json()["watched"]
     every = api.get("/calendars/my/shows/2026-11-18/33").json()
-    unwatched = api.get("/calendars/my/shows/2026-11-18/33",
-                        params={"ignore_watched": "true"}).json()
+    unwatched = api.get("/calendars/my/shows/2026-11-18/33", params={"ignore_watched": "true"}).json()
     dropped = {i["episode"]["ids"]["trakt"] for i in every} - {
-        i["episode"]["ids"]["trakt"] for i in unwatched}
+        i["episode"]["ids"]["trakt"] for i in unwatched
+    }
     assert dropped and dropped <= set(watched["episodes"])
     assert len(unwatched) == len(every) - len(dropped)
     movies = api.get("/calendars/my/streaming/2026-11-18/33").json()
-    fresh = api.get("/calendars/my/streaming/2026-11-18/33",
-                    params={"ignore_watched": "true"}).json()
-    expected = {m["movie"]["ids"]["trakt"] for m in api.get("/_sandbox/dataset").json()["movies"]
-                if m["movie"]["ids"]["trakt"] in watched["movies"]
-                and m["digital"] and "2026-11-18" <= m["digital"] < "2026-12-21"}
+    fresh = api.get("/calendars/my/streaming/2026-11-18/33", params={"ignore_watched": "true"}).json()
+    expected = {
+        m["movie"]["ids"]["trakt"]
+        for m in api.get("/_sandbox/dataset").json()["movies"]
+        if m["movie"]["ids"]["trakt"] in watched["movies"]
+        and m["digital"]
+        and "2026-11-18" <= m["digital"] < "2026-12-21"
+    }
     assert expected == {101, 112}
     assert {m["movie"]["ids"]["trakt"] for m in movies} - {
-        m["movie"]["ids"]["trakt"] for m in fresh} == expected
+        m["movie"]["ids"]["trakt"] for m in fresh
+    } == expected
 
 
-@pytest.mark.parametrize("path", ["/calendars/my/shows/2026-13-01/7",
-                                  "/calendars/my/shows/25-11-2026/7",
-                                  "/calendars/my/movies/2026-11-25/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/calendars/my/shows/2026-13-01/7",
+        "/calendars/my/shows/25-11-2026/7",
+        "/calendars/my/movies/2026-11-25/x",
+    ],
+)
 def test_bad_calendar_parameters_are_400(api: httpx.Client, path: str) -> None:
     assert api.get(path).status_code == 400
 
 
-def test_calendar_data_is_relative_to_the_clock_date(
-        api: httpx.Client, sandbox: RunningSandbox) -> None:
+def test_calendar_data_is_relative_to_the_clock_date(api: httpx.Client, sandbox: RunningSandbox) -> None:
     before = api.get("/_sandbox/dataset").json()
     sandbox.clock.advance(days=7)
     after = api.get("/_sandbox/dataset").json()
     assert after["today"] == "2026-12-02"
-    shift = [iso(a["first_aired"]) - iso(b["first_aired"])
-             for a, b in zip(after["shows"], before["shows"], strict=True)]
+    shift = [
+        iso(a["first_aired"]) - iso(b["first_aired"])
+        for a, b in zip(after["shows"], before["shows"], strict=True)
+    ]
     assert set(shift) == {timedelta(days=7)}
 
 
 # --- Catalog properties -------------------------------------------------------------------------
+
 
 def test_catalog_density_and_tricky_cases(sandbox: RunningSandbox) -> None:
     data = sandbox.state.dataset()
     start = datetime(2026, 11, 18, tzinfo=UTC)
     window = [e for e in data.episodes if start <= e.first_aired < start + timedelta(days=68)]
     assert len(window) >= 100
-    movie_dates = [d for m in data.movies for d in (m.theatrical, m.digital, m.dvd)
-                   if d and date(2026, 11, 18) <= d < date(2027, 1, 25)]
+    movie_dates = [
+        d
+        for m in data.movies
+        for d in (m.theatrical, m.digital, m.dvd)
+        if d and date(2026, 11, 18) <= d < date(2027, 1, 25)
+    ]
     assert len(movie_dates) >= 10
     year_events = [e for e in data.episodes if start <= e.first_aired < start + timedelta(days=365)]
     assert len(year_events) + len(movie_dates) >= 150
     assert Counter(e.episode_type for e in data.episodes).keys() == {
-        "standard", "series_premiere", "season_premiere", "mid_season_premiere",
-        "mid_season_finale", "season_finale", "series_finale"}
+        "standard",
+        "series_premiere",
+        "season_premiere",
+        "mid_season_premiere",
+        "mid_season_finale",
+        "season_finale",
+        "series_finale",
+    }
     assert any(e.season == 0 for e in data.episodes)
     hours = {e.first_aired.strftime("%H:%M") for e in data.episodes}
     assert {"01:00", "02:30", "23:30", "13:00", "20:00"} <= hours
-    titles = [s.title for s in data.shows] + [e.title or "" for e in data.episodes] + [
-        m.title for m in data.movies]
+    titles = (
+        [s.title for s in data.shows]
+        + [e.title or "" for e in data.episodes]
+        + [m.title for m in data.movies]
+    )
     for needle in (",", ";", "\\", ":", '"', "🚀", "星", "ح", "ש"):
         assert any(needle in t for t in titles), needle
     episode_titles = [e.title for e in data.episodes]
@@ -429,27 +518,39 @@ def test_same_seed_and_date_give_identical_data() -> None:
 
 # --- Overrides and drop resizing -------------------------------------------------------------------
 
+
 def test_overrides_reach_the_calendar(api: httpx.Client) -> None:
     item = api.get("/calendars/my/shows/2026-11-25/3", params={"extended": "full"}).json()[0]
     episode_id = item["episode"]["ids"]["trakt"]
     moved = "2026-11-27T18:45:00.000Z"
-    response = api.post("/_sandbox/overrides", json={
-        "kind": "episode", "trakt_id": episode_id,
-        "fields": {"title": "Renamed, Again", "first_aired": moved}})
+    response = api.post(
+        "/_sandbox/overrides",
+        json={
+            "kind": "episode",
+            "trakt_id": episode_id,
+            "fields": {"title": "Renamed, Again", "first_aired": moved},
+        },
+    )
     assert response.status_code == 200
     items = api.get("/calendars/my/shows/2026-11-25/3", params={"extended": "full"}).json()
     [edited] = [i for i in items if i["episode"]["ids"]["trakt"] == episode_id]
     assert edited["first_aired"] == moved and edited["episode"]["title"] == "Renamed, Again"
-    api.post("/_sandbox/overrides", json={"kind": "show", "trakt_id": item["show"]["ids"]["trakt"],
-                                          "fields": {"network": "Elsewhere"}})
+    api.post(
+        "/_sandbox/overrides",
+        json={"kind": "show", "trakt_id": item["show"]["ids"]["trakt"], "fields": {"network": "Elsewhere"}},
+    )
     again = api.get("/calendars/my/shows/2026-11-25/3", params={"extended": "full"}).json()
-    assert {i["show"]["network"] for i in again
-            if i["show"]["ids"]["trakt"] == item["show"]["ids"]["trakt"]} == {"Elsewhere"}
-    bad = api.post("/_sandbox/overrides", json={"kind": "episode", "trakt_id": episode_id,
-                                                "fields": {"no_such_field": 1}})
+    assert {
+        i["show"]["network"] for i in again if i["show"]["ids"]["trakt"] == item["show"]["ids"]["trakt"]
+    } == {"Elsewhere"}
+    bad = api.post(
+        "/_sandbox/overrides",
+        json={"kind": "episode", "trakt_id": episode_id, "fields": {"no_such_field": 1}},
+    )
     assert bad.status_code == 400
-    missing = api.post("/_sandbox/overrides", json={"kind": "movie", "trakt_id": 999,
-                                                    "fields": {"title": "x"}})
+    missing = api.post(
+        "/_sandbox/overrides", json={"kind": "movie", "trakt_id": 999, "fields": {"title": "x"}}
+    )
     assert missing.status_code == 400
 
 
@@ -462,8 +563,7 @@ def test_drop_grow_and_shrink(api: httpx.Client, sandbox: RunningSandbox) -> Non
         return sum(1 for i in items if i["show"]["ids"]["trakt"] == show_id)
 
     assert drop_size() == 8
-    assert api.post("/_sandbox/drop_grow", json={"show_trakt_id": show_id}).json() == {
-        "episodes": 9}
+    assert api.post("/_sandbox/drop_grow", json={"show_trakt_id": show_id}).json() == {"episodes": 9}
     assert drop_size() == 9
     api.post("/_sandbox/drop_shrink", json={"show_trakt_id": show_id})
     api.post("/_sandbox/drop_shrink", json={"show_trakt_id": show_id})
@@ -472,6 +572,7 @@ def test_drop_grow_and_shrink(api: httpx.Client, sandbox: RunningSandbox) -> Non
 
 
 # --- Faults -------------------------------------------------------------------------------------------
+
 
 def test_fault_status_times_then_recovery(api: httpx.Client) -> None:
     api.post("/_sandbox/faults", json={"prefix": "/calendars", "status": 503, "times": 2})
@@ -487,10 +588,13 @@ def test_fault_delay_alone_is_a_slow_success(api: httpx.Client) -> None:
 
 
 def test_fault_bodies_malformed_and_html(api: httpx.Client) -> None:
-    api.post("/_sandbox/faults", json=[
-        {"prefix": "/calendars/my/movies", "body": "malformed", "times": 1},
-        {"prefix": "/calendars/my/dvd", "body": "html", "status": 403},
-    ])
+    api.post(
+        "/_sandbox/faults",
+        json=[
+            {"prefix": "/calendars/my/movies", "body": "malformed", "times": 1},
+            {"prefix": "/calendars/my/dvd", "body": "html", "status": 403},
+        ],
+    )
     malformed = api.get("/calendars/my/movies/2026-11-25/7")
     assert malformed.status_code == 200
     with pytest.raises(json.JSONDecodeError):
@@ -531,8 +635,9 @@ def test_fault_retry_after_as_an_http_date(api: httpx.Client) -> None:
 
 
 def test_faults_apply_before_auth_on_oauth_and_tmdb(http: httpx.Client) -> None:
-    http.post("/_sandbox/faults", json=[{"prefix": "/oauth/token", "status": 502},
-                                        {"prefix": "/3/", "status": 503}])
+    http.post(
+        "/_sandbox/faults", json=[{"prefix": "/oauth/token", "status": 502}, {"prefix": "/3/", "status": 503}]
+    )
     assert http.post("/oauth/token", json={}).status_code == 502
     tmdb = http.get("/3/configuration")
     assert tmdb.status_code == 503 and tmdb.json()["success"] is False
@@ -550,15 +655,24 @@ def test_bad_control_input_is_400(http: httpx.Client) -> None:
 
 # --- Call log -------------------------------------------------------------------------------------------
 
+
 def test_calls_are_recorded_and_counted(api: httpx.Client, sandbox: RunningSandbox) -> None:
     api.get("/calendars/my/shows/2026-11-25/7", params={"extended": "full"})
     api.get("/calendars/my/movies/2026-11-25/7")
     assert api.get("/_sandbox/count", params={"prefix": "/calendars"}).json() == {"count": 2}
     assert sandbox.state.count("/oauth/device") == 3
     calls = api.get("/_sandbox/calls", params={"prefix": "/calendars/my/shows"}).json()["calls"]
-    assert calls == [{"method": "GET", "path": "/calendars/my/shows/2026-11-25/7",
-                      "query": "extended=full", "status": 200, "at": "2026-11-25T12:00:00+00:00",
-                      "user_agent": "AirdateTest/1.0", "user": "demo"}]
+    assert calls == [
+        {
+            "method": "GET",
+            "path": "/calendars/my/shows/2026-11-25/7",
+            "query": "extended=full",
+            "status": 200,
+            "at": "2026-11-25T12:00:00+00:00",
+            "user_agent": "AirdateTest/1.0",
+            "user": "demo",
+        }
+    ]
     assert api.get("/_sandbox/count", params={"prefix": "/", "user": "demo"}).json() == {"count": 2}
     assert sandbox.state.count("/", "ayla") == 0
     api.post("/_sandbox/reset")
@@ -567,16 +681,18 @@ def test_calls_are_recorded_and_counted(api: httpx.Client, sandbox: RunningSandb
 
 # --- TMDB ---------------------------------------------------------------------------------------------------
 
+
 def test_tmdb_auth_by_bearer_or_api_key(http: httpx.Client) -> None:
     denied = http.get("/3/configuration")
     assert denied.status_code == 401
-    assert denied.json() == {"status_code": 7, "success": False,
-                             "status_message": "Invalid API key: You must be granted a valid key."}
-    assert http.get("/3/configuration",
-                    headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert denied.json() == {
+        "status_code": 7,
+        "success": False,
+        "status_message": "Invalid API key: You must be granted a valid key.",
+    }
+    assert http.get("/3/configuration", headers={"Authorization": "Bearer wrong"}).status_code == 401
     by_key = http.get("/3/configuration", params={"api_key": "sandbox-tmdb-token"})
-    by_bearer = http.get("/3/configuration",
-                         headers={"Authorization": "Bearer sandbox-tmdb-token"})
+    by_bearer = http.get("/3/configuration", headers={"Authorization": "Bearer sandbox-tmdb-token"})
     assert by_key.json() == by_bearer.json()
     assert "w500" in by_key.json()["images"]["poster_sizes"]
     assert by_key.json()["images"]["secure_base_url"].endswith("/t/p/")
@@ -591,23 +707,24 @@ def test_tmdb_details_posters_and_404(http: httpx.Client, sandbox: RunningSandbo
         assert details["id"] == show.ids.tmdb and details["name"] == show.title
         poster = details["poster_path"]
         assert poster is None or (poster.startswith("/") and poster.endswith(".jpg"))
-    posters = [http.get(f"/3/movie/{m.ids.tmdb}").json()["poster_path"]
-               for m in data.movies if m.ids.tmdb is not None]
+    posters = [
+        http.get(f"/3/movie/{m.ids.tmdb}").json()["poster_path"]
+        for m in data.movies
+        if m.ids.tmdb is not None
+    ]
     assert None in posters and any(posters)
     missing = http.get("/3/tv/999999")
     assert missing.status_code == 404 and missing.json()["status_code"] == 34
 
 
-def test_tmdb_episode_details_by_series_and_numbers(
-        http: httpx.Client, sandbox: RunningSandbox) -> None:
+def test_tmdb_episode_details_by_series_and_numbers(http: httpx.Client, sandbox: RunningSandbox) -> None:
     http.headers["Authorization"] = "Bearer sandbox-tmdb-token"
     data = sandbox.state.dataset()
     show = data.show(1)
     episodes = [e for e in data.episodes if e.show_trakt == 1][:3]
     stills = []
     for episode in episodes:
-        details = http.get(
-            f"/3/tv/{show.ids.tmdb}/season/{episode.season}/episode/{episode.number}").json()
+        details = http.get(f"/3/tv/{show.ids.tmdb}/season/{episode.season}/episode/{episode.number}").json()
         assert details["id"] == episode.ids.tmdb and details["name"] == episode.title
         assert details["air_date"] == episode.first_aired.date().isoformat()
         stills.append(details["still_path"])
@@ -616,13 +733,19 @@ def test_tmdb_episode_details_by_series_and_numbers(
 
 
 def test_tmdb_find_resolves_titles_trakt_has_no_tmdb_id_for(
-        http: httpx.Client, sandbox: RunningSandbox) -> None:
+    http: httpx.Client, sandbox: RunningSandbox
+) -> None:
     http.headers["Authorization"] = "Bearer sandbox-tmdb-token"
     data = sandbox.state.dataset()
     [show] = [s for s in data.shows if s.ids.tmdb is None and s.ids.imdb]
     found = http.get(f"/3/find/{show.ids.imdb}", params={"external_source": "imdb_id"}).json()
-    assert set(found) == {"movie_results", "tv_results", "person_results",
-                          "tv_episode_results", "tv_season_results"}
+    assert set(found) == {
+        "movie_results",
+        "tv_results",
+        "person_results",
+        "tv_episode_results",
+        "tv_season_results",
+    }
     [result] = found["tv_results"]
     assert result["name"] == show.title and result["poster_path"]
     assert http.get(f"/3/tv/{result['id']}").status_code == 200
@@ -636,6 +759,7 @@ def test_tmdb_find_resolves_titles_trakt_has_no_tmdb_id_for(
 
 
 # --- serve() -------------------------------------------------------------------------------------------
+
 
 async def test_serve_works_from_async_tests() -> None:
     state = create_sandbox(fixed_clock, client_id="other-id")

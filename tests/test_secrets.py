@@ -206,10 +206,12 @@ async def in_process_polls(scenario: Scenario, token: str, clock: FakeClock) -> 
         assert (await client.get(f"/feeds/{token}.ics")).status_code == 200
         assert sum(scenario.sandbox.auth.refreshes.values()) >= 1
         await scenario.snapshot_database()  # while the app holds it open (SQLite: the WAL is there)
-        scenario.sandbox.add_faults([
-            {"prefix": "/calendars", "status": 503, "times": 4},
-            {"prefix": "/3/", "status": 500},
-        ])
+        scenario.sandbox.add_faults(
+            [
+                {"prefix": "/calendars", "status": 503, "times": 4},
+                {"prefix": "/3/", "status": 500},
+            ]
+        )
         clock.advance(hours=3)
         await client.get(f"/feeds/{token}.ics?past_days=30")
         await client.get(f"/feeds/{token}.json?future_days=200")
@@ -242,14 +244,20 @@ def private_sandbox() -> Iterator[tuple[Sandbox, str, FakeClock]]:
 
 
 def test_a_whole_scenario_leaks_nothing(
-    database_url: str, private_sandbox: tuple[Sandbox, str, FakeClock], tmp_path: Path,
+    database_url: str,
+    private_sandbox: tuple[Sandbox, str, FakeClock],
+    tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     sandbox, sandbox_url, clock = private_sandbox
     first_key, second_key = generate_key(), generate_key()
     settings = sandbox_settings(
-        database_url, sandbox_url, f"http://127.0.0.1:{free_port()}", secret_keys=(first_key,),
-        trakt_client_id=sandbox.client_id, trakt_client_secret=sandbox.client_secret,
+        database_url,
+        sandbox_url,
+        f"http://127.0.0.1:{free_port()}",
+        secret_keys=(first_key,),
+        trakt_client_id=sandbox.client_id,
+        trakt_client_secret=sandbox.client_secret,
         tmdb_token=sandbox.tmdb_token,
     )
     scenario = Scenario(settings, sandbox, tmp_path)
@@ -295,8 +303,9 @@ def test_a_whole_scenario_leaks_nothing(
         if secret in text and not (name.startswith("feed token") and _prints_urls(place))
     ]
     stored = b"\n".join(scenario.stored)
-    leaks += [f"{name} in the stored database" for name, secret in everything.items()
-              if secret.encode() in stored]
+    leaks += [
+        f"{name} in the stored database" for name, secret in everything.items() if secret.encode() in stored
+    ]
     assert leaks == []
     # Controls: the search can find a token where one is meant to be, and the capture saw the run.
     assert any(token in scenario.outputs["feeds list #3 stdout"] for token in scenario.feed_tokens)

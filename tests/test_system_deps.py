@@ -56,7 +56,10 @@ def test_without_the_right_to_install_it_stops_at_once_naming_the_command(bare_b
     started = time.monotonic()
     result = subprocess.run(
         [*drop, str(bare_bin / "bash"), str(ENSURE)],
-        capture_output=True, text=True, timeout=30, env={"PATH": str(bare_bin)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": str(bare_bin)},
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 1

@@ -368,7 +368,9 @@ async def test_transient_503_is_retried_with_backoff(
     items = await trakt.calendar(tokens.access_token, SHOWS, sandbox.clock.now.date(), 7, gate=UNIDENTIFIED)
     assert isinstance(items, list)
     assert [call.status for call in sandbox.state.calls if call.path.startswith("/calendars/")] == [
-        503, 503, 200
+        503,
+        503,
+        200,
     ]
     assert recorder.sleeps == [0.25 * 1.5, 0.5 * 1.5]  # exponential, jittered by rng() = 0.5
 

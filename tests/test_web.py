@@ -215,7 +215,7 @@ def test_the_session_cookie_holds_only_the_user_and_csrf_and_is_locked_down(
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Lax", False)
     # The browser keeps the value as sent: quoted whenever the Fernet token ends in "=" padding,
     # which depends on the payload's length (a float timestamp), so read it as a server would.
-    value = SimpleCookie(f'{SESSION_COOKIE}={cookie["value"]}')[SESSION_COOKIE].value
+    value = SimpleCookie(f"{SESSION_COOKIE}={cookie['value']}")[SESSION_COOKIE].value
     sealed = json.loads(Vault(web_app.settings.secret_keys).decrypt(value))
     assert set(sealed) == {"purpose", "issued_at", "user_id", "csrf"}  # never a Trakt token
     issued = web_app.sandbox.state.auth.tokens.values()
@@ -229,9 +229,7 @@ def test_a_sign_in_cookie_is_not_a_session_and_sessions_end_after_30_days(
 ) -> None:
     start_sign_in(page, web_app)
     sign_in_cookie = next(c for c in page.context.cookies() if c["name"] == LOGIN_COOKIE)
-    page.context.add_cookies(
-        [{"name": SESSION_COOKIE, "value": sign_in_cookie["value"], "url": web_app.url}]
-    )
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": sign_in_cookie["value"], "url": web_app.url}])
     page.goto(web_app.url + "/dashboard")
     assert page.url == web_app.url + "/"
 

@@ -197,9 +197,13 @@ def test_each_calendar_app_is_one_click_with_its_refresh_line(each_width: Page, 
     answer = httpx.get(url)
     assert answer.status_code == 200 and answer.text.startswith("BEGIN:VCALENDAR")
 
-    for key, words in (("apple", "as often as you set it"), ("google", "12 to 24 hours"),
-                       ("outlook", "every few hours"), ("office", "every few hours"),
-                       ("download", "never refreshes")):
+    for key, words in (
+        ("apple", "as often as you set it"),
+        ("google", "12 to 24 hours"),
+        ("outlook", "every few hours"),
+        ("office", "every few hours"),
+        ("download", "never refreshes"),
+    ):
         line = page.locator(f"[id$='-{key}-refresh']")
         expect(line).to_be_visible()
         expect(line).to_contain_text(words)
@@ -280,4 +284,3 @@ def test_on_a_phone_one_feed_fits_in_about_two_screens(phone: Page, web_app: Web
     expect(phone.get_by_role("link", name="Apple Calendar – Shows and movies")).to_be_visible()
     expect(phone.locator(".qr")).to_be_hidden()  # the phone is where one subscribes: no code to scan
     screenshot(phone, "dashboard-phone")
-

@@ -39,7 +39,9 @@ def test_feed_urls_keep_their_plain_identical_404(web_app: WebApp) -> None:
     for path in ("/feeds/not-a-token.ics", "/feeds/", "/feeds/x/y", f"/feeds/{new_feed_token()}.json"):
         answer = httpx.get(web_app.url + path)
         assert (answer.status_code, answer.text, answer.headers["content-type"]) == (
-            404, unknown.text, unknown.headers["content-type"]
+            404,
+            unknown.text,
+            unknown.headers["content-type"],
         ), path
 
 

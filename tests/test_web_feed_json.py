@@ -14,13 +14,26 @@ import httpx
 from tests.fixtures.app import RunningApp
 
 EPISODE_FIELDS = {
-    "type": str, "show": str, "season": int, "number": int, "title": (str, type(None)),
-    "first_aired": str, "runtime": (int, type(None)), "network": (str, type(None)),
-    "episode_type": str, "trakt_id": int, "poster": (str, type(None)),
+    "type": str,
+    "show": str,
+    "season": int,
+    "number": int,
+    "title": (str, type(None)),
+    "first_aired": str,
+    "runtime": (int, type(None)),
+    "network": (str, type(None)),
+    "episode_type": str,
+    "trakt_id": int,
+    "poster": (str, type(None)),
 }
 MOVIE_FIELDS = {
-    "type": str, "title": str, "year": (int, type(None)), "release": str, "date": str,
-    "trakt_id": int, "poster": (str, type(None)),
+    "type": str,
+    "title": str,
+    "year": (int, type(None)),
+    "release": str,
+    "date": str,
+    "trakt_id": int,
+    "poster": (str, type(None)),
 }
 
 

@@ -87,8 +87,12 @@ def _doctor(args: argparse.Namespace) -> int:
 def _show_code(code: DeviceCode) -> None:
     """On stderr, so `connect --json` keeps stdout for the one JSON object."""
     minutes = max(1, code.expires_in // 60)
-    print(f"Open {code.verification_url} and enter the code {code.user_code} "
-          f"(within {minutes} minutes). Waiting for approval ...", file=sys.stderr, flush=True)
+    print(
+        f"Open {code.verification_url} and enter the code {code.user_code} "
+        f"(within {minutes} minutes). Waiting for approval ...",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def _connect(services: Services, args: argparse.Namespace) -> None:
@@ -111,8 +115,7 @@ async def _feeds_list(services: Services, args: argparse.Namespace) -> None:
 
 
 async def _feeds_create(services: Services, args: argparse.Namespace) -> None:
-    await feeds.create_feed(services, user=args.user, name=args.name,
-                            values=feeds.option_values(args.set))
+    await feeds.create_feed(services, user=args.user, name=args.name, values=feeds.option_values(args.set))
 
 
 async def _feeds_update(services: Services, args: argparse.Namespace) -> None:
@@ -137,7 +140,10 @@ async def _export(services: Services, args: argparse.Namespace) -> None:
 
 def _add_set(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--set", action="append", type=feeds.assignment, metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        type=feeds.assignment,
+        metavar="KEY=VALUE",
         help="a feed option as in the feed URL query (sources=shows,premieres past_days=14 "
         "all_day=true alarm=30 tz=Europe/Berlin ...); repeat for several",
     )
@@ -145,8 +151,9 @@ def _add_set(parser: argparse.ArgumentParser) -> None:
 
 def _add_address(parser: argparse.ArgumentParser, port: int) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    parser.add_argument("--port", type=int, default=port,
-                        help="port to listen on; 0 picks a free one (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=port, help="port to listen on; 0 picks a free one (default %(default)s)"
+    )
 
 
 def positive_count(text: str) -> int:
@@ -170,23 +177,45 @@ def build_parser() -> argparse.ArgumentParser:
             command.set_defaults(run=run_verb)
         return command
 
-    _add_address(verb("demo", "run everything offline: sandbox Trakt/TMDB, a throwaway database, "
-                      "a demo user; prints the feed and dashboard URLs", _demo), 8000)
+    _add_address(
+        verb(
+            "demo",
+            "run everything offline: sandbox Trakt/TMDB, a throwaway database, "
+            "a demo user; prints the feed and dashboard URLs",
+            _demo,
+        ),
+        8000,
+    )
     serve = verb("serve", "run the service (uvicorn)", _serve)
     _add_address(serve, 8000)
-    serve.add_argument("--workers", type=positive_count, default=1, metavar="N",
-                       help="worker processes sharing the port, e.g. one per CPU core (default %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=positive_count,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port, e.g. one per CPU core (default %(default)s)",
+    )
     verb("migrate", "upgrade AIRDATE_DATABASE_URL to the newest schema", _migrate)
-    connect = verb("connect", "sign in with Trakt from this terminal (device code); creates the user "
-                   "and a default feed and prints its URL", _services_verb(_connect))
-    connect.add_argument("--json", action="store_true",
-                         help='print {"user": ..., "feed_url": ...} instead of the bare URL')
+    connect = verb(
+        "connect",
+        "sign in with Trakt from this terminal (device code); creates the user "
+        "and a default feed and prints its URL",
+        _services_verb(_connect),
+    )
+    connect.add_argument(
+        "--json", action="store_true", help='print {"user": ..., "feed_url": ...} instead of the bare URL'
+    )
     connect.add_argument("--name", help="name of the default feed")
 
-    feed_verbs = verb("feeds", "list, create, update, rotate or revoke a user's feeds",
-                      None).add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = verb("list", "show feeds: id, name, URL, options, last poll, poll count",
-                   _services_verb(_feeds_list), feed_verbs)
+    feed_verbs = verb("feeds", "list, create, update, rotate or revoke a user's feeds", None).add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    listing = verb(
+        "list",
+        "show feeds: id, name, URL, options, last poll, poll count",
+        _services_verb(_feeds_list),
+        feed_verbs,
+    )
     listing.add_argument("--user", metavar="SLUG", help="whose feeds (may be left out with one user)")
     listing.add_argument("--all", action="store_true", help="the feeds of every user")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -194,26 +223,35 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--user", metavar="SLUG", help="whose feed (may be left out with one user)")
     create.add_argument("--name", help="the feed's name")
     _add_set(create)
-    update = verb("update", "rename a feed or change its options", _services_verb(_feeds_update),
-                  feed_verbs)
+    update = verb("update", "rename a feed or change its options", _services_verb(_feeds_update), feed_verbs)
     update.add_argument("feed_id", type=int, metavar="FEED_ID")
     update.add_argument("--name", help="the feed's new name")
     _add_set(update)
     for name, summary, work in (
-        ("rotate", "give a feed a new secret URL (printed); the old URL stops working at once",
-         _feeds_rotate),
+        (
+            "rotate",
+            "give a feed a new secret URL (printed); the old URL stops working at once",
+            _feeds_rotate,
+        ),
         ("revoke", "switch a feed off for good; its URL stops working at once", _feeds_revoke),
     ):
         verb(name, summary, _services_verb(work), feed_verbs).add_argument(
-            "feed_id", type=int, metavar="FEED_ID")
+            "feed_id", type=int, metavar="FEED_ID"
+        )
 
     user_verbs = verb("users", "delete a user and all their data", None).add_subparsers(
-        dest="action", required=True, metavar="ACTION")
-    deletion = verb("delete", "revoke a user's Trakt access and delete them with their feeds, tokens "
-                    "and cached calendars (their feed URLs answer 404 from then on)",
-                    _services_verb(_users_delete), user_verbs)
-    deletion.add_argument("user", metavar="SLUG",
-                          help="the user's Trakt slug (see `airdate feeds list --all`)")
+        dest="action", required=True, metavar="ACTION"
+    )
+    deletion = verb(
+        "delete",
+        "revoke a user's Trakt access and delete them with their feeds, tokens "
+        "and cached calendars (their feed URLs answer 404 from then on)",
+        _services_verb(_users_delete),
+        user_verbs,
+    )
+    deletion.add_argument(
+        "user", metavar="SLUG", help="the user's Trakt slug (see `airdate feeds list --all`)"
+    )
     deletion.add_argument("--yes", action="store_true", help="really delete; without it nothing happens")
 
     export = verb("export", "write a feed's .ics to a file or stdout", _services_verb(_export))
@@ -221,8 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, metavar="FILE", help="where to write (default: stdout)")
     _add_set(export)
     verb("keygen", "print a new secret key for AIRDATE_SECRET_KEYS", _keygen)
-    verb("rekey", "re-encrypt every stored token with the first key in AIRDATE_SECRET_KEYS",
-         _services_verb(_rekey))
+    verb(
+        "rekey",
+        "re-encrypt every stored token with the first key in AIRDATE_SECRET_KEYS",
+        _services_verb(_rekey),
+    )
     verb("doctor", "check configuration, database, Trakt and TMDB, and say what is wrong", _doctor)
     _add_address(verb("sandbox", "run the stand-in Trakt/TMDB alone on a port", _sandbox), 8765)
     return parser

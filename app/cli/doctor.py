@@ -87,8 +87,10 @@ async def check_trakt_users(report: Report, services: Services) -> None:
     for user_id, slug in owners.items():
         status = await services.connections.status(user_id)
         if status != STATUS_OK:
-            report.add("FAIL", f"Trakt user {slug}: connection is {status}; run `airdate connect` "
-                       f"and sign in as {slug}")
+            report.add(
+                "FAIL",
+                f"Trakt user {slug}: connection is {status}; run `airdate connect` and sign in as {slug}",
+            )
             continue
         try:
             check = partial(services.trakt.user_settings, gate=services.limits.gate(user_id))

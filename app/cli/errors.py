@@ -89,10 +89,10 @@ def describe_upstream(service: str, exc: UpstreamError) -> str:
             "happening run `airdate connect` to sign in again"
         )
     if exc.status == 401:
-        return (
-            f"{service} rejected this installation's credentials ({exc}); check "
-            + ("AIRDATE_TRAKT_CLIENT_ID and AIRDATE_TRAKT_CLIENT_SECRET" if service == "Trakt"
-               else "AIRDATE_TMDB_TOKEN")
+        return f"{service} rejected this installation's credentials ({exc}); check " + (
+            "AIRDATE_TRAKT_CLIENT_ID and AIRDATE_TRAKT_CLIENT_SECRET"
+            if service == "Trakt"
+            else "AIRDATE_TMDB_TOKEN"
         )
     if isinstance(exc, RateLimited):
         return f"{service} is rate limiting ({exc}); try again in {max(1, round(exc.retry_after))} s"

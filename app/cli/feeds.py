@@ -98,8 +98,7 @@ async def list_feeds(services: Services, *, user: str | None, every_user: bool, 
         for feed in await services.accounts.list_feeds(user_id)
     ]
     if as_json:
-        print(json.dumps([feed_json(f, services.accounts.feed_url(f.token), o) for f, o in listed],
-                         indent=2))
+        print(json.dumps([feed_json(f, services.accounts.feed_url(f.token), o) for f, o in listed], indent=2))
         return
     if not listed:
         print("no feeds; create one with `airdate feeds create`")
@@ -111,16 +110,18 @@ async def list_feeds(services: Services, *, user: str | None, every_user: bool, 
         print(f"    polls:      {feed.poll_count}")
 
 
-async def create_feed(services: Services, *, user: str | None, name: str | None,
-                      values: Mapping[str, str]) -> None:
+async def create_feed(
+    services: Services, *, user: str | None, name: str | None, values: Mapping[str, str]
+) -> None:
     options = parse_options(values)
     user_id = await resolve_user(services, user)
     feed = await services.accounts.create_feed(user_id, name or DEFAULT_FEED_NAME, options)
     print(f"created feed #{feed.id}: {services.accounts.feed_url(feed.token)}")
 
 
-async def update_feed(services: Services, feed_id: int, *, name: str | None,
-                      values: Mapping[str, str]) -> None:
+async def update_feed(
+    services: Services, feed_id: int, *, name: str | None, values: Mapping[str, str]
+) -> None:
     current = await services.accounts.get_feed(feed_id)
     options = parse_options(values, current.options) if values else None
     if name is None and options is None:
@@ -140,8 +141,9 @@ async def revoke_feed(services: Services, feed_id: int) -> None:
     print(f"revoked feed #{feed_id}; its URL no longer works")
 
 
-async def export_feed(services: Services, feed_id: int, *, out: Path | None,
-                      values: Mapping[str, str]) -> None:
+async def export_feed(
+    services: Services, feed_id: int, *, out: Path | None, values: Mapping[str, str]
+) -> None:
     """The same lookup, options and render as `GET /feeds/<token>.ics`, so the bytes match."""
     feed = await services.accounts.get_feed(feed_id)
     context = await services.feeds.lookup(feed.token)

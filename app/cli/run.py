@@ -61,8 +61,12 @@ def worker_app() -> Starlette:
 
 def _announce_serving(settings: Settings, listener: Listener, how: str) -> None:
     # Our line, not uvicorn's: with a pre-bound socket uvicorn cannot know the port `--port 0` got.
-    print(f"Airdate serving on {listener.url}{how} (feeds are published under {settings.public_url}); "
-          "Ctrl-C stops it", file=sys.stderr, flush=True)
+    print(
+        f"Airdate serving on {listener.url}{how} (feeds are published under {settings.public_url}); "
+        "Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _sandbox_lines(sandbox: Sandbox, listener: Listener) -> list[str]:
@@ -103,8 +107,11 @@ def demo_settings(sandbox: Sandbox, sandbox_url: str, database_url: str, public_
 
 
 def _announce(code: DeviceCode) -> None:
-    print(f"Signing in the demo user (code {code.user_code}, approved by the sandbox) ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"Signing in the demo user (code {code.user_code}, approved by the sandbox) ...",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def demo(host: str, port: int) -> None:
@@ -124,14 +131,20 @@ async def demo(host: str, port: int) -> None:
                 feed_url = services.accounts.feed_url(signed_in.feed.token)
             await servers.start(create_app(settings), app_listener, **QUIET)
             webcal = "webcal://" + feed_url.split("://", 1)[1]
-            print("\n".join([
-                f"Airdate demo for Trakt user {signed_in.slug!r} (offline: everything is on this machine)",
-                f"  feed:      {feed_url}",
-                f"  subscribe: {webcal}",
-                f"  dashboard: {settings.public_url}/dashboard",
-                f"  data:      {workdir} (removed on exit)",
-                *_sandbox_lines(sandbox, sandbox_listener),
-                "Press Ctrl-C to stop.",
-            ]), flush=True)
+            print(
+                "\n".join(
+                    [
+                        f"Airdate demo for Trakt user {signed_in.slug!r}"
+                        " (offline: everything is on this machine)",
+                        f"  feed:      {feed_url}",
+                        f"  subscribe: {webcal}",
+                        f"  dashboard: {settings.public_url}/dashboard",
+                        f"  data:      {workdir} (removed on exit)",
+                        *_sandbox_lines(sandbox, sandbox_listener),
+                        "Press Ctrl-C to stop.",
+                    ]
+                ),
+                flush=True,
+            )
             await servers.wait_for_stop()
     print("demo stopped; temporary data removed", file=sys.stderr, flush=True)

@@ -107,9 +107,7 @@ class Servers:
                 loop.remove_signal_handler(sig)
 
     async def start(self, app: ASGIApp, listener: Listener, **config: Any) -> None:
-        server = _Server(
-            uvicorn.Config(app, server_header=False, timeout_graceful_shutdown=5, **config)
-        )
+        server = _Server(uvicorn.Config(app, server_header=False, timeout_graceful_shutdown=5, **config))
         task = asyncio.create_task(server.serve(sockets=[listener.sock]))
         self._running.append((server, task))
         while not server.started:
@@ -120,8 +118,9 @@ class Servers:
     async def wait_for_stop(self) -> None:
         """Until SIGINT/SIGTERM, or until any server ends by itself (uvicorn logs why)."""
         waiter = asyncio.create_task(self._stop.wait())
-        await asyncio.wait([waiter, *(task for _, task in self._running)],
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [waiter, *(task for _, task in self._running)], return_when=asyncio.FIRST_COMPLETED
+        )
         waiter.cancel()
 
     async def _stop_servers(self) -> None:

@@ -1,4 +1,4 @@
-""""Disconnect Trakt and delete my data": a confirmation page, then everything of the person goes.
+""" "Disconnect Trakt and delete my data": a confirmation page, then everything of the person goes.
 
 Why a page of its own before the POST: it cannot be undone, every calendar subscribed to the person's
 feeds stops updating, and it must work without JavaScript. The deletion itself is

@@ -50,7 +50,9 @@ async def _complete_sign_in(request: Request) -> Response:
     if "error" in query:
         reason = query["error"][:MAX_SHOWN_ERROR]
         return error_page(
-            request, 400, "Trakt did not sign you in",
+            request,
+            400,
+            "Trakt did not sign you in",
             f"Trakt answered “{reason}”. If you declined access, nothing was stored. You can try again.",
             retry="/auth/login",
         )
@@ -58,7 +60,9 @@ async def _complete_sign_in(request: Request) -> Response:
     state = query.get("state", "")
     if attempt is None or not state or not secrets.compare_digest(state, attempt.state):
         return error_page(
-            request, 400, "This sign-in link is not valid",
+            request,
+            400,
+            "This sign-in link is not valid",
             "The sign-in expired or was started in another browser or tab, so Airdate did not "
             "use it. Start again from this browser.",
             retry="/auth/login",
@@ -66,7 +70,10 @@ async def _complete_sign_in(request: Request) -> Response:
     code = query.get("code")
     if not code:
         return error_page(
-            request, 400, "Trakt sent no sign-in code", "Nothing was stored. Please try again.",
+            request,
+            400,
+            "Trakt sent no sign-in code",
+            "Nothing was stored. Please try again.",
             retry="/auth/login",
         )
     trakt = services.trakt
@@ -77,7 +84,9 @@ async def _complete_sign_in(request: Request) -> Response:
         signed_in = await complete_sign_in(services, tokens)
     except UpstreamError:
         return error_page(
-            request, 502, "Trakt could not finish the sign-in",
+            request,
+            502,
+            "Trakt could not finish the sign-in",
             "Trakt did not answer as expected, so you are not signed in yet. This is usually "
             "temporary: please try again in a moment.",
             retry="/auth/login",

@@ -27,7 +27,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
         return PlainTextResponse(NOT_FOUND, status_code=404)
     headers = exc.headers if isinstance(exc, HTTPException) else None
     response = error_page(
-        request, 404, "Page not found",
+        request,
+        404,
+        "Page not found",
         "There is nothing at this address. If you followed a link to your feeds, sign in again from "
         "the start page.",
         retry="/",
@@ -39,12 +41,13 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     """Unhandled errors: logged with their traceback (never a feed token: paths are not logged here)."""
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, _safe_path(request),
-              exc_info=exc)
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, _safe_path(request), exc_info=exc)
     if request.url.path.startswith(FEEDS_PREFIX):
         return PlainTextResponse("Internal server error\n", status_code=500)
     return error_page(
-        request, 500, "Something went wrong",
+        request,
+        500,
+        "Something went wrong",
         "Airdate could not show this page because of an error on the server. Nothing you did caused "
         "it; please try again in a moment. Your feed URLs are not affected by this page.",
         retry="/",

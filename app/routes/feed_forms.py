@@ -262,8 +262,12 @@ async def _owned_feed(request: Request) -> tuple[WebSession, FeedInfo] | Respons
         feed = None
     if feed is None or feed.user_id != session.user_id or feed.revoked:
         return error_page(
-            request, 404, "No such feed", "That feed does not exist or was revoked.",
-            retry="/dashboard", session=session,
+            request,
+            404,
+            "No such feed",
+            "That feed does not exist or was revoked.",
+            retry="/dashboard",
+            session=session,
         )
     return session, feed
 
@@ -279,8 +283,11 @@ routes: list[BaseRoute] = [
     Route("/dashboard/feeds", create_feed, methods=["POST"]),
     Route("/dashboard/feeds/{feed_id:int}/edit", edit_feed, methods=["GET", "POST"]),
     *(
-        Route(f"/dashboard/feeds/{{feed_id:int}}/{action}", partial(confirm_action, action=action),
-              methods=["GET", "POST"])
+        Route(
+            f"/dashboard/feeds/{{feed_id:int}}/{action}",
+            partial(confirm_action, action=action),
+            methods=["GET", "POST"],
+        )
         for action in CONFIRMATIONS
     ),
 ]

@@ -158,8 +158,13 @@ async def _panel(services: Services, feed: FeedInfo, user_tz: str, show_all: boo
             problem = UPCOMING_PROBLEM
         else:
             coming = upcoming(
-                rendered.entries, rendered.posters, rendered.options, feed_id=feed.id, tz=zone,
-                now=services.clock(), limit=None if show_all else SHOWN,
+                rendered.entries,
+                rendered.posters,
+                rendered.options,
+                feed_id=feed.id,
+                tz=zone,
+                now=services.clock(),
+                limit=None if show_all else SHOWN,
             )
     return FeedPanel(
         feed=feed,

@@ -43,8 +43,9 @@ def _utc_now() -> datetime:
 class Sandbox:
     """State and switches of one sandbox; `app` serves it, tests also poke it directly."""
 
-    def __init__(self, clock: Callable[[], datetime], client_id: str, client_secret: str,
-                 tmdb_token: str, seed: int) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime], client_id: str, client_secret: str, tmdb_token: str, seed: int
+    ) -> None:
         self.clock = clock
         self.client_id = client_id
         self.client_secret = client_secret
@@ -94,8 +95,7 @@ class Sandbox:
     def count(self, prefix: str, user: str | None = None) -> int:
         """Calls under `prefix`; with `user`, only those made with that user's bearer token."""
         return sum(
-            1 for call in self.calls
-            if call.path.startswith(prefix) and (user is None or call.user == user)
+            1 for call in self.calls if call.path.startswith(prefix) and (user is None or call.user == user)
         )
 
     def clear_faults(self) -> None:
@@ -106,9 +106,9 @@ class Sandbox:
         """The first live fault matching `path` (and the caller's user), consuming one of its `times`."""
         now = self.clock()
         self.faults = [
-            f for f in self.faults
-            if f.seconds is None or f.added_at is None
-            or now < f.added_at + timedelta(seconds=f.seconds)
+            f
+            for f in self.faults
+            if f.seconds is None or f.added_at is None or now < f.added_at + timedelta(seconds=f.seconds)
         ]
         for fault in self.faults:
             if path.startswith(fault.prefix) and fault.user in (None, user):
@@ -139,8 +139,7 @@ class Sandbox:
                 raise ValueError("fault inject must be a list of items or null")
             if not isinstance(spec.get("hang", False), bool):
                 raise ValueError("fault hang must be a boolean")
-            parsed.append(Fault(**{**spec, "delay_ms": spec.get("delay_ms") or 0},
-                                added_at=self.clock()))
+            parsed.append(Fault(**{**spec, "delay_ms": spec.get("delay_ms") or 0}, added_at=self.clock()))
         self.faults.extend(parsed)
 
     def configure(self, changes: dict[str, Any]) -> None:
@@ -229,9 +228,12 @@ def _apply_override(data: Dataset, kind: str, trakt_id: int, fields: dict[str, A
     return dataclasses.replace(data, movies=changed)
 
 
-def create_sandbox(clock: Callable[[], datetime] | None = None, *,
-                   client_id: str = "sandbox-client-id",
-                   client_secret: str = "sandbox-client-secret",
-                   tmdb_token: str = "sandbox-tmdb-token", seed: int = 1) -> Sandbox:
+def create_sandbox(
+    clock: Callable[[], datetime] | None = None,
+    *,
+    client_id: str = "sandbox-client-id",
+    client_secret: str = "sandbox-client-secret",
+    tmdb_token: str = "sandbox-tmdb-token",
+    seed: int = 1,
+) -> Sandbox:
     return Sandbox(clock or _utc_now, client_id, client_secret, tmdb_token, seed)
-

@@ -97,46 +97,149 @@ LONG_OVERVIEW = " ".join(
 MULTILINE_OVERVIEW = "The final season begins.\nNothing is as it was.\n\nLine four, after a blank line."
 
 SHOWS: tuple[ShowSpec, ...] = (
-    ShowSpec(1, "Harbor Lights, Inc.", "NBC", "us", "en", time(1, 0), 43, (
-        Run(3, 1, -118, 10, last_type="season_finale"),
-        Run(4, 1, -6, 10, first_type="season_premiere", last_type="mid_season_finale"),
-        Run(4, 11, 120, 12, first_type="mid_season_premiere", last_type="season_finale"),
-    ), year=2022, airs_day="Thursday", airs_time="20:00"),
-    ShowSpec(2, 'Back\\Slash; The "Quoted" Show', "FX", "us", "en", time(2, 30), 30, (
-        Run(1, 1, -60, 16, first_type="series_premiere", last_type="season_finale"),
-        Run(2, 1, 240, 10, first_type="season_premiere", last_type="season_finale"),
-    ), airs_day="Tuesday", airs_time="21:30", genres=("comedy",)),
-    ShowSpec(3, "星の旅 🚀 Star Voyage", "NHK", "jp", "ja", time(13, 0), 24, (
-        Run(1, 1, -119, 52, last_type="season_finale"),
-    ), airs_day="Sunday", airs_time="22:00", airs_zone="Asia/Tokyo",
-        genres=("animation", "science-fiction"), overview=LONG_OVERVIEW),
-    ShowSpec(4, "حكايات الليل", "MBC", "ae", "ar", time(20, 0), None, (
-        Run(1, 1, -100, 30, last_type="season_finale"),
-    ), airs_day="Saturday", airs_time="00:00", airs_zone="Asia/Dubai"),
-    ShowSpec(5, "The Long Night", "HBO", "us", "en", time(23, 30), 60, (
-        Run(2, 1, -115, 8, first_type="season_premiere", last_type="season_finale"),
-        Run(0, 1, -30, 1),
-        Run(0, 2, 3, 1),
-        Run(3, 1, 14, 5, first_type="season_premiere", last_type="mid_season_finale"),
-        Run(3, 6, 98, 5, first_type="mid_season_premiere", last_type="season_finale"),
-    ), year=2021, runtime_gaps=True, certification="TV-MA", airs_day="Sunday",
-        airs_time="18:30"),
-    ShowSpec(6, "Deep Signal", "Netflix", "us", "en", time(8, 0), 55, (
-        Run(1, 1, -100, 8, every=0, first_type="series_premiere", last_type="season_finale"),
-        Run(2, 1, 12, 8, every=0, first_type="season_premiere", last_type="season_finale"),
-    ), airs_day="Friday", airs_time="03:00", genres=("thriller",)),
-    ShowSpec(7, "Fresh Start", "ABC", "us", "en", time(2, 0), 22, (
-        Run(1, 1, 5, 13, first_type="series_premiere", last_type="season_finale"),
-    ), trakt_knows_tmdb=False, airs_day="Wednesday", airs_time="21:00",
-        genres=("comedy",)),
-    ShowSpec(8, "Final Curtain", "PBS", "us", "en", time(18, 0), 50, (
-        Run(5, 1, -80, 14, first_type="season_premiere", last_type="series_finale"),
-    ), status="ended", year=2015, has_ids=False, airs_day="Monday", airs_time="13:00",
-        overview=MULTILINE_OVERVIEW),
-    ShowSpec(9, "Late Talk: Tonight", "CBS", "us", "en", time(4, 35), 37, (
-        Run(12, 1, -45, 70, every=1, weekdays=TUE_TO_SAT),
-    ), year=2015, has_poster=False, airs_day="Monday", airs_time="23:35",
-        genres=("talk-show",)),
+    ShowSpec(
+        1,
+        "Harbor Lights, Inc.",
+        "NBC",
+        "us",
+        "en",
+        time(1, 0),
+        43,
+        (
+            Run(3, 1, -118, 10, last_type="season_finale"),
+            Run(4, 1, -6, 10, first_type="season_premiere", last_type="mid_season_finale"),
+            Run(4, 11, 120, 12, first_type="mid_season_premiere", last_type="season_finale"),
+        ),
+        year=2022,
+        airs_day="Thursday",
+        airs_time="20:00",
+    ),
+    ShowSpec(
+        2,
+        'Back\\Slash; The "Quoted" Show',
+        "FX",
+        "us",
+        "en",
+        time(2, 30),
+        30,
+        (
+            Run(1, 1, -60, 16, first_type="series_premiere", last_type="season_finale"),
+            Run(2, 1, 240, 10, first_type="season_premiere", last_type="season_finale"),
+        ),
+        airs_day="Tuesday",
+        airs_time="21:30",
+        genres=("comedy",),
+    ),
+    ShowSpec(
+        3,
+        "星の旅 🚀 Star Voyage",
+        "NHK",
+        "jp",
+        "ja",
+        time(13, 0),
+        24,
+        (Run(1, 1, -119, 52, last_type="season_finale"),),
+        airs_day="Sunday",
+        airs_time="22:00",
+        airs_zone="Asia/Tokyo",
+        genres=("animation", "science-fiction"),
+        overview=LONG_OVERVIEW,
+    ),
+    ShowSpec(
+        4,
+        "حكايات الليل",
+        "MBC",
+        "ae",
+        "ar",
+        time(20, 0),
+        None,
+        (Run(1, 1, -100, 30, last_type="season_finale"),),
+        airs_day="Saturday",
+        airs_time="00:00",
+        airs_zone="Asia/Dubai",
+    ),
+    ShowSpec(
+        5,
+        "The Long Night",
+        "HBO",
+        "us",
+        "en",
+        time(23, 30),
+        60,
+        (
+            Run(2, 1, -115, 8, first_type="season_premiere", last_type="season_finale"),
+            Run(0, 1, -30, 1),
+            Run(0, 2, 3, 1),
+            Run(3, 1, 14, 5, first_type="season_premiere", last_type="mid_season_finale"),
+            Run(3, 6, 98, 5, first_type="mid_season_premiere", last_type="season_finale"),
+        ),
+        year=2021,
+        runtime_gaps=True,
+        certification="TV-MA",
+        airs_day="Sunday",
+        airs_time="18:30",
+    ),
+    ShowSpec(
+        6,
+        "Deep Signal",
+        "Netflix",
+        "us",
+        "en",
+        time(8, 0),
+        55,
+        (
+            Run(1, 1, -100, 8, every=0, first_type="series_premiere", last_type="season_finale"),
+            Run(2, 1, 12, 8, every=0, first_type="season_premiere", last_type="season_finale"),
+        ),
+        airs_day="Friday",
+        airs_time="03:00",
+        genres=("thriller",),
+    ),
+    ShowSpec(
+        7,
+        "Fresh Start",
+        "ABC",
+        "us",
+        "en",
+        time(2, 0),
+        22,
+        (Run(1, 1, 5, 13, first_type="series_premiere", last_type="season_finale"),),
+        trakt_knows_tmdb=False,
+        airs_day="Wednesday",
+        airs_time="21:00",
+        genres=("comedy",),
+    ),
+    ShowSpec(
+        8,
+        "Final Curtain",
+        "PBS",
+        "us",
+        "en",
+        time(18, 0),
+        50,
+        (Run(5, 1, -80, 14, first_type="season_premiere", last_type="series_finale"),),
+        status="ended",
+        year=2015,
+        has_ids=False,
+        airs_day="Monday",
+        airs_time="13:00",
+        overview=MULTILINE_OVERVIEW,
+    ),
+    ShowSpec(
+        9,
+        "Late Talk: Tonight",
+        "CBS",
+        "us",
+        "en",
+        time(4, 35),
+        37,
+        (Run(12, 1, -45, 70, every=1, weekdays=TUE_TO_SAT),),
+        year=2015,
+        has_poster=False,
+        airs_day="Monday",
+        airs_time="23:35",
+        genres=("talk-show",),
+    ),
 )
 
 MOVIES: tuple[MovieSpec, ...] = (
@@ -155,8 +258,24 @@ MOVIES: tuple[MovieSpec, ...] = (
 )
 
 WORDS = (
-    "Lantern", "Harbor", "Echo", "Cipher", "Orchard", "Meridian", "Tide", "Ember", "Glass",
-    "Signal", "Atlas", "Thread", "Quarry", "Comet", "Ledger", "Winter", "Paper", "Mirror",
+    "Lantern",
+    "Harbor",
+    "Echo",
+    "Cipher",
+    "Orchard",
+    "Meridian",
+    "Tide",
+    "Ember",
+    "Glass",
+    "Signal",
+    "Atlas",
+    "Thread",
+    "Quarry",
+    "Comet",
+    "Ledger",
+    "Winter",
+    "Paper",
+    "Mirror",
 )
 SPECIAL_TITLES = {
     (7, 1, 3): None,
@@ -165,7 +284,7 @@ SPECIAL_TITLES = {
     (5, 3, 2): "שעת האפס",
     (5, 0, 1): "Behind the Scenes: Part 1, the Cast; the Crew",
     (5, 0, 2): 'Inside "The Long Night" \\ Making Of',
-    (1, 4, 1): "Return, Revenge; Reckoning: \"All\" of It",
+    (1, 4, 1): 'Return, Revenge; Reckoning: "All" of It',
     (3, 1, 52): "最終回 🎉",
 }
 
@@ -212,36 +331,38 @@ def _episodes(spec: ShowSpec, today: date, rng: random.Random, stamp: datetime) 
                 runtime = None
             elif spec.runtime is not None and run.every == 0:
                 runtime = spec.runtime + rng.randint(-7, 7)
-            episodes.append(Episode(
-                show_trakt=spec.trakt,
-                season=run.season,
-                number=number,
-                title=title,
-                ids=EpisodeIds(
-                    trakt=trakt_id,
-                    tvdb=trakt_id + 5_000_000 if spec.has_ids else None,
-                    imdb=f"tt{trakt_id + 9_000_000}" if spec.has_ids else None,
-                    tmdb=trakt_id + 900_000 if spec.has_ids and spec.trakt_knows_tmdb else None,
-                ),
-                number_abs=number if spec.trakt == 3 else None,
-                overview=MULTILINE_OVERVIEW if spec.overview == MULTILINE_OVERVIEW
-                else f"{spec.title} S{run.season:02d}E{number:02d}.",
-                first_aired=datetime.combine(day, spec.at, UTC),
-                updated_at=stamp + timedelta(seconds=trakt_id % 3600),
-                rating=round(rng.uniform(6.0, 9.5), 1),
-                votes=rng.randint(5, 900),
-                comment_count=rng.randint(0, 40),
-                available_translations=("en", spec.language) if spec.language != "en" else ("en",),
-                runtime=runtime,
-                episode_type=_episode_type(run, number),
-            ))
+            episodes.append(
+                Episode(
+                    show_trakt=spec.trakt,
+                    season=run.season,
+                    number=number,
+                    title=title,
+                    ids=EpisodeIds(
+                        trakt=trakt_id,
+                        tvdb=trakt_id + 5_000_000 if spec.has_ids else None,
+                        imdb=f"tt{trakt_id + 9_000_000}" if spec.has_ids else None,
+                        tmdb=trakt_id + 900_000 if spec.has_ids and spec.trakt_knows_tmdb else None,
+                    ),
+                    number_abs=number if spec.trakt == 3 else None,
+                    overview=MULTILINE_OVERVIEW
+                    if spec.overview == MULTILINE_OVERVIEW
+                    else f"{spec.title} S{run.season:02d}E{number:02d}.",
+                    first_aired=datetime.combine(day, spec.at, UTC),
+                    updated_at=stamp + timedelta(seconds=trakt_id % 3600),
+                    rating=round(rng.uniform(6.0, 9.5), 1),
+                    votes=rng.randint(5, 900),
+                    comment_count=rng.randint(0, 40),
+                    available_translations=("en", spec.language) if spec.language != "en" else ("en",),
+                    runtime=runtime,
+                    episode_type=_episode_type(run, number),
+                )
+            )
     return episodes
 
 
 def _show(spec: ShowSpec, episodes: list[Episode], midnight: datetime, stamp: datetime) -> Show:
     premiere = next((e for e in episodes if e.episode_type == "series_premiere"), None)
-    first_aired = premiere.first_aired if premiere else datetime.combine(
-        date(spec.year, 9, 15), spec.at, UTC)
+    first_aired = premiere.first_aired if premiere else datetime.combine(date(spec.year, 9, 15), spec.at, UTC)
     return Show(
         title=spec.title,
         year=first_aired.year,
@@ -348,7 +469,8 @@ def generate(today: date, seed: int = 1) -> Dataset:
             tmdb_movies[entry.id] = entry
     watched_shows = {1: midnight, 3: midnight - timedelta(days=14)}
     watched = frozenset(
-        e.ids.trakt for e in episodes
+        e.ids.trakt
+        for e in episodes
         if e.show_trakt in watched_shows and e.first_aired < watched_shows[e.show_trakt]
     )
     return Dataset(
@@ -361,7 +483,6 @@ def generate(today: date, seed: int = 1) -> Dataset:
         tmdb_tv=tmdb_tv,
         tmdb_movies=tmdb_movies,
         drops={
-            spec.trakt: run.season
-            for spec in SHOWS for run in spec.runs if run.every == 0 and run.start > 0
+            spec.trakt: run.season for spec in SHOWS for run in spec.runs if run.every == 0 and run.start > 0
         },
     )

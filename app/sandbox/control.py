@@ -27,6 +27,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _bad_input(handler: Handler) -> Handler:
     """Turn validation errors of a control call into 400 responses carrying the message."""
+
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
@@ -65,9 +66,7 @@ class Control:
 
     async def calls(self, request: Request) -> Response:
         prefix = request.query_params.get("prefix", "")
-        return JSONResponse(
-            {"calls": [c.as_json() for c in self.sb.calls if c.path.startswith(prefix)]}
-        )
+        return JSONResponse({"calls": [c.as_json() for c in self.sb.calls if c.path.startswith(prefix)]})
 
     async def count(self, request: Request) -> Response:
         query = request.query_params
@@ -78,15 +77,22 @@ class Control:
 
     async def users(self, request: Request) -> Response:
         auth = self.sb.auth
-        return JSONResponse({"users": [
+        return JSONResponse(
             {
-                "slug": u.slug, "username": u.username, "timezone": u.timezone,
-                "refreshes": auth.refreshes.get(u.slug, 0),
-                "active_tokens": sum(
-                    1 for t in auth.tokens.values() if t.user.slug == u.slug and t.valid),
+                "users": [
+                    {
+                        "slug": u.slug,
+                        "username": u.username,
+                        "timezone": u.timezone,
+                        "refreshes": auth.refreshes.get(u.slug, 0),
+                        "active_tokens": sum(
+                            1 for t in auth.tokens.values() if t.user.slug == u.slug and t.valid
+                        ),
+                    }
+                    for u in auth.users.values()
+                ]
             }
-            for u in auth.users.values()
-        ]})
+        )
 
     async def reset(self, request: Request) -> Response:
         self.sb.reset()

@@ -48,23 +48,32 @@ def fault_response(fault: Fault, path: str, until: datetime) -> Response:
             format_datetime(until, usegmt=True) if fault.retry_after_date else str(fault.retry_after)
         )
         if fault.status == 429:
-            headers["X-Ratelimit"] = json.dumps({
-                "name": "AUTHED_API_GET_LIMIT", "period": 300, "limit": 500, "remaining": 0,
-                "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }, separators=(",", ":"))
+            headers["X-Ratelimit"] = json.dumps(
+                {
+                    "name": "AUTHED_API_GET_LIMIT",
+                    "period": 300,
+                    "limit": 500,
+                    "remaining": 0,
+                    "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+                separators=(",", ":"),
+            )
     if fault.answer is not None:
-        return Response(json.dumps(fault.answer, ensure_ascii=True), status_code=fault.status or 200,
-                        media_type="application/json", headers=headers)
+        return Response(
+            json.dumps(fault.answer, ensure_ascii=True),
+            status_code=fault.status or 200,
+            media_type="application/json",
+            headers=headers,
+        )
     if fault.body == "deep":
-        return Response(DEEP, status_code=fault.status or 200, media_type="application/json",
-                        headers=headers)
+        return Response(DEEP, status_code=fault.status or 200, media_type="application/json", headers=headers)
     if fault.body == "malformed":
-        return Response(MALFORMED, status_code=fault.status or 200,
-                        media_type="application/json", headers=headers)
+        return Response(
+            MALFORMED, status_code=fault.status or 200, media_type="application/json", headers=headers
+        )
     status = fault.status or 503
     if fault.body == "html":
-        return HTMLResponse(CLOUDFLARE_PAGE, status_code=status,
-                            headers={"Server": "cloudflare", **headers})
+        return HTMLResponse(CLOUDFLARE_PAGE, status_code=status, headers={"Server": "cloudflare", **headers})
     if path.startswith("/3/"):
         response: Response = tmdb_error(status, 46, "API under maintenance, try again later.")
     else:
@@ -91,7 +100,9 @@ class SandboxMiddleware(BaseHTTPMiddleware):
         if fault is not None and fault.hang:
             await self._hang(request)
         replaced = fault is not None and (
-            fault.status is not None or fault.body in REPLACING_BODIES or fault.hang
+            fault.status is not None
+            or fault.body in REPLACING_BODIES
+            or fault.hang
             or fault.answer is not None
         )
         if fault is not None and replaced:
@@ -101,15 +112,17 @@ class SandboxMiddleware(BaseHTTPMiddleware):
             response = await _reshaped(await call_next(request), fault)
         else:
             response = await call_next(request)
-        self.sb.calls.append(Call(
-            method=request.method,
-            path=path,
-            query=request.url.query,
-            status=response.status_code,
-            at=arrived,
-            user_agent=request.headers.get("user-agent"),
-            user=user,
-        ))
+        self.sb.calls.append(
+            Call(
+                method=request.method,
+                path=path,
+                query=request.url.query,
+                status=response.status_code,
+                at=arrived,
+                user_agent=request.headers.get("user-agent"),
+                user=user,
+            )
+        )
         return response
 
     async def _hang(self, request: Request) -> None:
@@ -134,8 +147,12 @@ async def _reshaped(response: Response, fault: Fault) -> Response:
         items = None
     headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
     if response.status_code != 200 or not isinstance(items, list):
-        return Response(raw, status_code=response.status_code, headers=headers,
-                        media_type=response.headers.get("content-type"))
+        return Response(
+            raw,
+            status_code=response.status_code,
+            headers=headers,
+            media_type=response.headers.get("content-type"),
+        )
     items = [*(fault.inject or []), *items]
     if fault.body == "huge":
         items.append({"padding": "x" * HUGE_BYTES})

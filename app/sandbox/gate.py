@@ -66,9 +66,7 @@ class Gate:
         writers = {client_writer, upstream_writer}
         self._open |= writers
         try:
-            await asyncio.gather(
-                _copy(client_reader, upstream_writer), _copy(upstream_reader, client_writer)
-            )
+            await asyncio.gather(_copy(client_reader, upstream_writer), _copy(upstream_reader, client_writer))
         finally:
             self._open -= writers
             for writer in writers:

@@ -68,13 +68,15 @@ class OAuth:
             created_at=self.sb.clock(),
         )
         self.sb.auth.device_codes[code.device_code] = code
-        return JSONResponse({
-            "device_code": code.device_code,
-            "user_code": code.user_code,
-            "verification_url": str(request.base_url).rstrip("/") + "/activate",
-            "expires_in": DEVICE_CODE_TTL,
-            "interval": self.sb.config.device_interval,
-        })
+        return JSONResponse(
+            {
+                "device_code": code.device_code,
+                "user_code": code.user_code,
+                "verification_url": str(request.base_url).rstrip("/") + "/activate",
+                "expires_in": DEVICE_CODE_TTL,
+                "interval": self.sb.config.device_interval,
+            }
+        )
 
     async def device_token(self, request: Request) -> Response:
         """Status codes as documented: 400 pending, 404, 409, 410, 418, 429, 200."""
@@ -91,7 +93,8 @@ class OAuth:
         if now >= code.created_at + timedelta(seconds=DEVICE_CODE_TTL):
             return Response(status_code=410)
         too_fast = code.last_poll is not None and now - code.last_poll < timedelta(
-            seconds=config.device_interval)
+            seconds=config.device_interval
+        )
         code.last_poll = now
         if config.enforce_interval and too_fast:
             return Response(status_code=429)
@@ -116,15 +119,22 @@ class OAuth:
             return oauth_error(400, "invalid_request", "redirect_uri is required")
         state = {"state": query["state"]} if "state" in query else {}
         if query.get("response_type") != "code":
-            return RedirectResponse(_with_query(redirect_uri, {
-                "error": "unsupported_response_type", **state}), status_code=302)
+            return RedirectResponse(
+                _with_query(redirect_uri, {"error": "unsupported_response_type", **state}), status_code=302
+            )
         challenge = query.get("code_challenge")
         if not challenge or query.get("code_challenge_method") != "S256":
-            return RedirectResponse(_with_query(redirect_uri, {
-                "error": "invalid_request",
-                "error_description": "pkce is required when requesting offline_access scope",
-                **state,
-            }), status_code=302)
+            return RedirectResponse(
+                _with_query(
+                    redirect_uri,
+                    {
+                        "error": "invalid_request",
+                        "error_description": "pkce is required when requesting offline_access scope",
+                        **state,
+                    },
+                ),
+                status_code=302,
+            )
         code = secrets.token_hex(16)
         self.sb.auth.auth_codes[code] = AuthCode(
             client_id=self.sb.client_id,

@@ -29,8 +29,9 @@ class TmdbApi:
         return [
             Route("/3/configuration", self.configuration, methods=["GET"]),
             Route("/3/tv/{tmdb_id:int}", self.tv, methods=["GET"]),
-            Route("/3/tv/{tmdb_id:int}/season/{season:int}/episode/{number:int}", self.episode,
-                  methods=["GET"]),
+            Route(
+                "/3/tv/{tmdb_id:int}/season/{season:int}/episode/{number:int}", self.episode, methods=["GET"]
+            ),
             Route("/3/movie/{tmdb_id:int}", self.movie, methods=["GET"]),
             Route("/3/find/{external_id}", self.find, methods=["GET"]),
             Route("/t/p/{size}/{file}", self.image, methods=["GET", "HEAD"]),
@@ -64,18 +65,20 @@ class TmdbApi:
     async def configuration(self, request: Request) -> Response:
         if not self._authorized(request):
             return self._denied()
-        return JSONResponse({
-            "images": {
-                "base_url": "http://image.tmdb.org/t/p/",
-                "secure_base_url": "https://image.tmdb.org/t/p/",
-                "backdrop_sizes": ["w300", "w780", "w1280", "original"],
-                "logo_sizes": ["w45", "w92", "w154", "w185", "w300", "w500", "original"],
-                "poster_sizes": POSTER_SIZES,
-                "profile_sizes": ["w45", "w185", "h632", "original"],
-                "still_sizes": ["w92", "w185", "w300", "original"],
-            },
-            "change_keys": ["air_date", "images", "name", "overview", "poster_path"],
-        })
+        return JSONResponse(
+            {
+                "images": {
+                    "base_url": "http://image.tmdb.org/t/p/",
+                    "secure_base_url": "https://image.tmdb.org/t/p/",
+                    "backdrop_sizes": ["w300", "w780", "w1280", "original"],
+                    "logo_sizes": ["w45", "w92", "w154", "w185", "w300", "w500", "original"],
+                    "poster_sizes": POSTER_SIZES,
+                    "profile_sizes": ["w45", "w185", "h632", "original"],
+                    "still_sizes": ["w92", "w185", "w300", "original"],
+                },
+                "change_keys": ["air_date", "images", "name", "overview", "poster_path"],
+            }
+        )
 
     async def tv(self, request: Request) -> Response:
         if not self._authorized(request):
@@ -92,23 +95,28 @@ class TmdbApi:
         data = self.sb.dataset()
         title = data.tmdb_tv.get(request.path_params["tmdb_id"])
         season, number = request.path_params["season"], request.path_params["number"]
-        found = [e for e in data.episodes if title is not None and e.show_trakt == title.trakt
-                 and e.season == season and e.number == number]
+        found = [
+            e
+            for e in data.episodes
+            if title is not None and e.show_trakt == title.trakt and e.season == season and e.number == number
+        ]
         if not found:
             return tmdb_error(*NOT_FOUND)
         episode = found[0]
-        return JSONResponse({
-            "id": episode.ids.tmdb or episode.ids.trakt + 900_000,
-            "air_date": episode.first_aired.date().isoformat(),
-            "episode_number": episode.number,
-            "season_number": episode.season,
-            "name": episode.title or "",
-            "overview": episode.overview or "",
-            "runtime": episode.runtime,
-            "still_path": still_path(episode.ids.trakt),
-            "vote_average": episode.rating,
-            "vote_count": episode.votes,
-        })
+        return JSONResponse(
+            {
+                "id": episode.ids.tmdb or episode.ids.trakt + 900_000,
+                "air_date": episode.first_aired.date().isoformat(),
+                "episode_number": episode.number,
+                "season_number": episode.season,
+                "name": episode.title or "",
+                "overview": episode.overview or "",
+                "runtime": episode.runtime,
+                "still_path": still_path(episode.ids.trakt),
+                "vote_average": episode.rating,
+                "vote_count": episode.votes,
+            }
+        )
 
     async def movie(self, request: Request) -> Response:
         if not self._authorized(request):
@@ -132,12 +140,16 @@ class TmdbApi:
                 return imdb_id is not None and external == imdb_id
             return tvdb_id is not None and external == str(tvdb_id)
 
-        return JSONResponse({
-            "movie_results": [tmdb_movie_json(t) for t in data.tmdb_movies.values()
-                              if matches(t.imdb_id, None)],
-            "person_results": [],
-            "tv_results": [tmdb_tv_json(t) for t in data.tmdb_tv.values()
-                           if matches(t.imdb_id, t.tvdb_id)],
-            "tv_episode_results": [],
-            "tv_season_results": [],
-        })
+        return JSONResponse(
+            {
+                "movie_results": [
+                    tmdb_movie_json(t) for t in data.tmdb_movies.values() if matches(t.imdb_id, None)
+                ],
+                "person_results": [],
+                "tv_results": [
+                    tmdb_tv_json(t) for t in data.tmdb_tv.values() if matches(t.imdb_id, t.tvdb_id)
+                ],
+                "tv_episode_results": [],
+                "tv_season_results": [],
+            }
+        )

@@ -50,11 +50,13 @@ class TraktApi:
     def routes(self) -> list[Route]:
         routes = [Route("/users/settings", self.settings, methods=["GET"])]
         for kind in (*EPISODE_FILTERS, *MOVIE_DATES):
-            routes.append(Route(
-                f"/calendars/my/{kind}/{{start_date}}/{{days}}",
-                self._calendar_handler(kind),
-                methods=["GET"],
-            ))
+            routes.append(
+                Route(
+                    f"/calendars/my/{kind}/{{start_date}}/{{days}}",
+                    self._calendar_handler(kind),
+                    methods=["GET"],
+                )
+            )
         return routes
 
     def _guard(self, request: Request) -> Response | Token:
@@ -73,13 +75,20 @@ class TraktApi:
             if window is not None:
                 until = window.started + timedelta(seconds=RATE_PERIOD)
                 limit = {
-                    "name": "AUTHED_API_GET_LIMIT", "period": RATE_PERIOD, "limit": RATE_LIMIT,
-                    "remaining": 0, "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "name": "AUTHED_API_GET_LIMIT",
+                    "period": RATE_PERIOD,
+                    "limit": RATE_LIMIT,
+                    "remaining": 0,
+                    "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 }
-                return JSONResponse({"error": "rate limit exceeded"}, status_code=429, headers={
-                    "Retry-After": str(max(1, math.ceil((until - now).total_seconds()))),
-                    "X-Ratelimit": json.dumps(limit, separators=(",", ":")),
-                })
+                return JSONResponse(
+                    {"error": "rate limit exceeded"},
+                    status_code=429,
+                    headers={
+                        "Retry-After": str(max(1, math.ceil((until - now).total_seconds()))),
+                        "X-Ratelimit": json.dumps(limit, separators=(",", ":")),
+                    },
+                )
         return token
 
     async def settings(self, request: Request) -> Response:
@@ -87,23 +96,37 @@ class TraktApi:
         if isinstance(guard, Response):
             return guard
         user = guard.user
-        return JSONResponse({
-            "user": {
-                "username": user.username, "private": False, "name": f"{user.username} Sandbox",
-                "vip": True, "vip_ep": False, "ids": {"slug": user.slug, "uuid": user.uuid},
-                "joined_at": "2020-01-01T00:00:00.000Z", "location": None, "about": None,
-                "gender": None, "age": None, "images": {"avatar": {"full": None}},
-                "vip_og": False, "vip_years": 1,
-            },
-            "account": {
-                "timezone": user.timezone, "date_format": "mdy", "time_24hr": False,
-                "cover_image": None, "token": user.uuid[:20], "display_ads": False,
-            },
-            "connections": {"facebook": False, "twitter": False, "google": False},
-            "sharing_text": {"watching": "I'm watching [item]", "watched": "I just watched [item]"},
-            "limits": {"list": {"count": 100, "item_count": 5000},
-                       "watchlist": {"item_count": 5000}},
-        })
+        return JSONResponse(
+            {
+                "user": {
+                    "username": user.username,
+                    "private": False,
+                    "name": f"{user.username} Sandbox",
+                    "vip": True,
+                    "vip_ep": False,
+                    "ids": {"slug": user.slug, "uuid": user.uuid},
+                    "joined_at": "2020-01-01T00:00:00.000Z",
+                    "location": None,
+                    "about": None,
+                    "gender": None,
+                    "age": None,
+                    "images": {"avatar": {"full": None}},
+                    "vip_og": False,
+                    "vip_years": 1,
+                },
+                "account": {
+                    "timezone": user.timezone,
+                    "date_format": "mdy",
+                    "time_24hr": False,
+                    "cover_image": None,
+                    "token": user.uuid[:20],
+                    "display_ads": False,
+                },
+                "connections": {"facebook": False, "twitter": False, "google": False},
+                "sharing_text": {"watching": "I'm watching [item]", "watched": "I just watched [item]"},
+                "limits": {"list": {"count": 100, "item_count": 5000}, "watchlist": {"item_count": 5000}},
+            }
+        )
 
     def _calendar_handler(self, kind: str) -> Callable[[Request], object]:
         async def handler(request: Request) -> Response:
@@ -113,8 +136,9 @@ class TraktApi:
             raw_start = request.path_params["start_date"]
             raw_days = request.path_params["days"]
             if not DATE_RE.fullmatch(raw_start) or not raw_days.isdigit():
-                return JSONResponse({"error": "start_date must be YYYY-MM-DD, days an integer"},
-                                    status_code=400)
+                return JSONResponse(
+                    {"error": "start_date must be YYYY-MM-DD, days an integer"}, status_code=400
+                )
             try:
                 start_date = date.fromisoformat(raw_start)
             except ValueError:
@@ -126,29 +150,37 @@ class TraktApi:
             full = "full" in query.get("extended", "").split(",")
             skip_watched = query.get("ignore_watched") == "true"
             items = self._items(self.sb.dataset(), kind, start, end, full, skip_watched)
-            return JSONResponse(items, headers={
-                "X-Start-Date": _http_date(start),
-                "X-End-Date": _http_date(end - timedelta(seconds=1)),
-            })
+            return JSONResponse(
+                items,
+                headers={
+                    "X-Start-Date": _http_date(start),
+                    "X-End-Date": _http_date(end - timedelta(seconds=1)),
+                },
+            )
 
         return handler
 
     @staticmethod
-    def _items(data: Dataset, kind: str, start: datetime, end: datetime, full: bool,
-               skip_watched: bool) -> list[dict[str, object]]:
+    def _items(
+        data: Dataset, kind: str, start: datetime, end: datetime, full: bool, skip_watched: bool
+    ) -> list[dict[str, object]]:
         if kind in EPISODE_FILTERS:
             wanted = EPISODE_FILTERS[kind]
             episodes = [
-                e for e in data.episodes
-                if start <= e.first_aired < end and wanted(e)
+                e
+                for e in data.episodes
+                if start <= e.first_aired < end
+                and wanted(e)
                 and not (skip_watched and e.ids.trakt in data.watched_episodes)
             ]
             episodes.sort(key=lambda e: (e.first_aired, e.ids.trakt))
             return [calendar_show_item(e, data.show(e.show_trakt), full) for e in episodes]
         released = MOVIE_DATES[kind]
         dated = [
-            (when, m) for m in data.movies
-            if (when := released(m)) is not None and start.date() <= when < end.date()
+            (when, m)
+            for m in data.movies
+            if (when := released(m)) is not None
+            and start.date() <= when < end.date()
             and not (skip_watched and m.ids.trakt in data.watched_movies)
         ]
         dated.sort(key=lambda pair: (pair[0], pair[1].ids.trakt))

@@ -35,13 +35,10 @@ $$
 _TRIGGERS = {
     "airdate_feed_rows_feeds": (
         "feeds",
-        "INSERT OR DELETE OR UPDATE OF token_hash, name, options, revoked_at, user_id"),
-    "airdate_feed_rows_users": (
-        "users",
-        "DELETE OR UPDATE OF trakt_username, timezone, data_version"),
-    "airdate_feed_rows_connections": (
-        "trakt_connections",
-        "INSERT OR DELETE OR UPDATE OF status, user_id"),
+        "INSERT OR DELETE OR UPDATE OF token_hash, name, options, revoked_at, user_id",
+    ),
+    "airdate_feed_rows_users": ("users", "DELETE OR UPDATE OF trakt_username, timezone, data_version"),
+    "airdate_feed_rows_connections": ("trakt_connections", "INSERT OR DELETE OR UPDATE OF status, user_id"),
 }
 
 

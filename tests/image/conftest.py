@@ -20,6 +20,7 @@ from tests.image.docker import SANDBOX_PORT, TAG, check, docker, run
 if os.environ.get("AIRDATE_IMAGE_TEST") != "1":
     collect_ignore_glob = ["test_*.py"]
 
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[None]:
     """A Docker engine that answers; stopped afterwards if this test started it."""
@@ -38,13 +39,25 @@ def engine() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def image(engine: None) -> str:
-    base = os.environ.get("AIRDATE_IMAGE_BASE") or run(
-        "bash", "scripts/standin-image.sh", "python", timeout=900).stdout.strip().splitlines()[-1]
+    base = (
+        os.environ.get("AIRDATE_IMAGE_BASE")
+        or run("bash", "scripts/standin-image.sh", "python", timeout=900).stdout.strip().splitlines()[-1]
+    )
     check(f"base image {base}")
     wheelhouse = run("bash", "scripts/wheelhouse.sh", timeout=600).stdout.strip().splitlines()[-1]
     started = time.monotonic()
-    docker("build", "--pull=false", "-t", TAG, "--build-arg", f"BASE={base}",
-           "--build-arg", f"WHEELHOUSE={wheelhouse}", ".", timeout=1200)
+    docker(
+        "build",
+        "--pull=false",
+        "-t",
+        TAG,
+        "--build-arg",
+        f"BASE={base}",
+        "--build-arg",
+        f"WHEELHOUSE={wheelhouse}",
+        ".",
+        timeout=1200,
+    )
     check(f"image built offline from {wheelhouse} in {time.monotonic() - started:.0f} s")
     return TAG
 
@@ -57,17 +70,21 @@ def env_file(image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     port = free_port()
     sandbox = f"http://127.0.0.1:{SANDBOX_PORT}"
     path = tmp_path_factory.mktemp("env") / ".env"
-    path.write_text("\n".join([
-        f"AIRDATE_SECRET_KEYS={key}",
-        f"AIRDATE_PUBLIC_URL=http://127.0.0.1:{port}",
-        "AIRDATE_TRAKT_CLIENT_ID=sandbox-client-id",
-        "AIRDATE_TRAKT_CLIENT_SECRET=sandbox-client-secret",
-        "AIRDATE_TMDB_TOKEN=sandbox-tmdb-token",
-        f"AIRDATE_TRAKT_API_URL={sandbox}",
-        f"AIRDATE_TRAKT_AUTH_URL={sandbox}",
-        f"AIRDATE_TMDB_API_URL={sandbox}",
-        "",
-    ]))
+    path.write_text(
+        "\n".join(
+            [
+                f"AIRDATE_SECRET_KEYS={key}",
+                f"AIRDATE_PUBLIC_URL=http://127.0.0.1:{port}",
+                "AIRDATE_TRAKT_CLIENT_ID=sandbox-client-id",
+                "AIRDATE_TRAKT_CLIENT_SECRET=sandbox-client-secret",
+                "AIRDATE_TMDB_TOKEN=sandbox-tmdb-token",
+                f"AIRDATE_TRAKT_API_URL={sandbox}",
+                f"AIRDATE_TRAKT_AUTH_URL={sandbox}",
+                f"AIRDATE_TMDB_API_URL={sandbox}",
+                "",
+            ]
+        )
+    )
     return path
 
 

@@ -22,8 +22,9 @@ T = TypeVar("T")
 
 
 def run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(args), cwd=ROOT, env=ENV, capture_output=True, text=True,
-                            timeout=timeout, check=False)
+    result = subprocess.run(
+        list(args), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"

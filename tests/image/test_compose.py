@@ -29,17 +29,33 @@ def _deploy_copy(tmp_path: Path, env: str) -> Path:
 
 
 def _compose(folder: Path, file: str, *args: str, timeout: float = 180) -> str:
-    return run("docker-compose", "--project-directory", str(folder), "-p", PROJECT,
-               "-f", str(folder / file), *args, timeout=timeout).stdout
+    return run(
+        "docker-compose",
+        "--project-directory",
+        str(folder),
+        "-p",
+        PROJECT,
+        "-f",
+        str(folder / file),
+        *args,
+        timeout=timeout,
+    ).stdout
 
 
 @pytest.fixture
 def single(image: str, env_file: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     port = free_port()
-    lines = [line for line in env_file.read_text().splitlines()
-             if not line.startswith("AIRDATE_PUBLIC_URL=")]
-    env = "\n".join([*lines, f"AIRDATE_PUBLIC_URL=http://127.0.0.1:{port}", f"AIRDATE_IMAGE={image}",
-                     "AIRDATE_BIND=127.0.0.1", f"AIRDATE_PORT={port}", ""])
+    lines = [line for line in env_file.read_text().splitlines() if not line.startswith("AIRDATE_PUBLIC_URL=")]
+    env = "\n".join(
+        [
+            *lines,
+            f"AIRDATE_PUBLIC_URL=http://127.0.0.1:{port}",
+            f"AIRDATE_IMAGE={image}",
+            "AIRDATE_BIND=127.0.0.1",
+            f"AIRDATE_PORT={port}",
+            "",
+        ]
+    )
     folder = _deploy_copy(tmp_path, env)
     _compose(folder, "compose.yaml", "down", "-v")
     try:
@@ -57,15 +73,20 @@ def test_the_single_machine_compose_file_comes_up_healthy(single: tuple[Path, st
     assert inspect(name, "{{.HostConfig.RestartPolicy.Name}}") == "unless-stopped"
     mounts = inspect(name, "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}")
     assert mounts == f"volume {PROJECT}_airdate-data /app/data", mounts
-    wait_for("compose service healthy", lambda: (
-        inspect(name, "{{.State.Health.Status}}") == "healthy" or None), timeout=90)
+    wait_for(
+        "compose service healthy",
+        lambda: inspect(name, "{{.State.Health.Status}}") == "healthy" or None,
+        timeout=90,
+    )
     check("deploy/compose.yaml: up, healthy, restart unless-stopped, data on a named volume")
 
 
 def _standin(kind: str, variable: str) -> str:
     """The image for `kind`: AIRDATE_IMAGE_<KIND> where a registry is reachable, else a Debian stand-in."""
-    return os.environ.get(variable) or run(
-        "bash", "scripts/standin-image.sh", kind, timeout=900).stdout.strip().splitlines()[-1]
+    return (
+        os.environ.get(variable)
+        or run("bash", "scripts/standin-image.sh", kind, timeout=900).stdout.strip().splitlines()[-1]
+    )
 
 
 @pytest.fixture
@@ -109,13 +130,17 @@ def _https_ok(url: str) -> httpx.Response | None:
 
 def test_two_instances_on_postgres_come_up_behind_caddy_with_https(postgres_stack: tuple[Path, str]) -> None:
     folder, url = postgres_stack
-    ready = wait_for("https://localhost/readyz through Caddy", lambda: _https_ok(f"{url}/readyz"),
-                     timeout=180)
+    ready = wait_for(
+        "https://localhost/readyz through Caddy", lambda: _https_ok(f"{url}/readyz"), timeout=180
+    )
     assert ready.url.scheme == "https" and ready.text.strip() == "ready"
     for service in ("airdate-1", "airdate-2"):
         name = _compose(folder, "compose.postgres.yaml", "ps", "-q", service).strip()
-        wait_for(f"{service} healthy", lambda name=name: (
-            inspect(name, "{{.State.Health.Status}}") == "healthy" or None), timeout=120)
+        wait_for(
+            f"{service} healthy",
+            lambda name=name: inspect(name, "{{.State.Health.Status}}") == "healthy" or None,
+            timeout=120,
+        )
         restarts = inspect(name, "{{.RestartCount}}")
         check(f"compose.postgres.yaml: {service} healthy on PostgreSQL (restarts: {restarts})")
     metrics = httpx.get(f"{url}/metrics", timeout=5, verify=False)

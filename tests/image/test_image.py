@@ -36,8 +36,19 @@ def _remove_leftovers() -> None:
 def _docker_run(image: str, env_file: Path, base_url: str) -> None:
     """The README's command, with the port published on loopback only."""
     port = base_url.rsplit(":", 1)[1]
-    docker("run", "-d", "--name", NAME, "-p", f"127.0.0.1:{port}:8000", "-v", f"{VOLUME}:/app/data",
-           "--env-file", str(env_file), image)
+    docker(
+        "run",
+        "-d",
+        "--name",
+        NAME,
+        "-p",
+        f"127.0.0.1:{port}:8000",
+        "-v",
+        f"{VOLUME}:/app/data",
+        "--env-file",
+        str(env_file),
+        image,
+    )
 
 
 def _wait_healthz(base_url: str) -> None:
@@ -65,10 +76,15 @@ def container(image: str, env_file: Path, base_url: str) -> Iterator[str]:
 def feed_url(container: str) -> str:
     """Sign in with the sandbox run inside the container (`airdate connect`, as an operator would)."""
     docker("exec", "-d", container, "airdate", "sandbox", "--port", str(SANDBOX_PORT))
-    probe = (f"import urllib.request; urllib.request.urlopen("
-             f"'http://127.0.0.1:{SANDBOX_PORT}/_sandbox/users', timeout=2)")
-    wait_for("the sandbox in the container", lambda: docker(
-        "exec", container, "python", "-c", probe, check=False).returncode == 0 or None, timeout=30)
+    probe = (
+        f"import urllib.request; urllib.request.urlopen("
+        f"'http://127.0.0.1:{SANDBOX_PORT}/_sandbox/users', timeout=2)"
+    )
+    wait_for(
+        "the sandbox in the container",
+        lambda: docker("exec", container, "python", "-c", probe, check=False).returncode == 0 or None,
+        timeout=30,
+    )
     signed_in = json.loads(docker("exec", container, "airdate", "connect", "--json", timeout=60).stdout)
     check(f"signed in as {signed_in['user']!r} with `docker exec ... airdate connect` against the sandbox")
     url: str = signed_in["feed_url"]
@@ -97,9 +113,11 @@ def test_the_server_is_pid_1_under_a_numeric_non_root_user(container: str) -> No
 
 
 def test_the_code_is_an_installed_wheel_with_bytecode_compiled_at_build_time(container: str) -> None:
-    probe = ("import app, os, pathlib, sys; root = pathlib.Path(app.__file__).parent; "
-             "print(root); print(len(list(root.rglob('*.cpython-311.pyc')))); "
-             "print(os.access(root, os.W_OK)); print((root / 'migrations' / 'env.py').is_file())")
+    probe = (
+        "import app, os, pathlib, sys; root = pathlib.Path(app.__file__).parent; "
+        "print(root); print(len(list(root.rglob('*.cpython-311.pyc')))); "
+        "print(os.access(root, os.W_OK)); print((root / 'migrations' / 'env.py').is_file())"
+    )
     root, compiled, writable, migrations = docker("exec", container, "python", "-c", probe).stdout.split()
     assert root.startswith("/opt/venv/lib/") and root.endswith("/site-packages/app"), root
     assert int(compiled) >= 40, f"only {compiled} .pyc files under {root}"
@@ -108,8 +126,11 @@ def test_the_code_is_an_installed_wheel_with_bytecode_compiled_at_build_time(con
 
 
 def test_the_health_status_turns_healthy(container: str) -> None:
-    status = wait_for("health status healthy", lambda: (
-        inspect(container, "{{.State.Health.Status}}") == "healthy" or None), timeout=90)
+    status = wait_for(
+        "health status healthy",
+        lambda: inspect(container, "{{.State.Health.Status}}") == "healthy" or None,
+        timeout=90,
+    )
     assert status
     check("docker reports the container healthy")
 
@@ -143,8 +164,9 @@ def test_docker_stop_is_graceful_and_flushes_the_poll_counts(container: str, fee
     check(f"the {POLLS} polls were written at shutdown and survive a restart")
 
 
-def test_data_survives_a_restart_and_a_re_create(container: str, image: str, env_file: Path,
-                                                   base_url: str, feed_url: str) -> None:
+def test_data_survives_a_restart_and_a_re_create(
+    container: str, image: str, env_file: Path, base_url: str, feed_url: str
+) -> None:
     docker("restart", container, timeout=30)
     _wait_healthz(base_url)
     assert httpx.get(feed_url, timeout=30).status_code == 200
@@ -159,13 +181,16 @@ def test_data_survives_a_restart_and_a_re_create(container: str, image: str, env
     check(f"the feed still answers from a new container on the volume {VOLUME}")
 
 
-
 # The commands of docs/deployment.md "Backup and restore (SQLite)", character for character: the image
 # has no sqlite3 binary, so Python's sqlite3 backup API makes a consistent copy of the live database.
-BACKUP = ("import sqlite3; src = sqlite3.connect('/app/data/airdate.db'); "
-          "dst = sqlite3.connect('/app/data/backup.db'); src.backup(dst); dst.close()")
-RESTORE = ("import sqlite3; src = sqlite3.connect('/backup/airdate-backup.db'); "
-           "dst = sqlite3.connect('/app/data/airdate.db'); src.backup(dst); dst.close()")
+BACKUP = (
+    "import sqlite3; src = sqlite3.connect('/app/data/airdate.db'); "
+    "dst = sqlite3.connect('/app/data/backup.db'); src.backup(dst); dst.close()"
+)
+RESTORE = (
+    "import sqlite3; src = sqlite3.connect('/backup/airdate-backup.db'); "
+    "dst = sqlite3.connect('/app/data/airdate.db'); src.backup(dst); dst.close()"
+)
 
 
 def test_a_backup_made_in_the_container_restores_into_a_new_volume(
@@ -183,11 +208,32 @@ def test_a_backup_made_in_the_container_restores_into_a_new_volume(
     check("backup made inside the container with Python's sqlite3 and copied out with docker cp")
 
     docker("rm", "-f", container)
-    docker("run", "--rm", "-v", f"{RESTORED}:/app/data", "-v", f"{tmp_path}:/backup:ro", image,
-           "python", "-c", RESTORE)
+    docker(
+        "run",
+        "--rm",
+        "-v",
+        f"{RESTORED}:/app/data",
+        "-v",
+        f"{tmp_path}:/backup:ro",
+        image,
+        "python",
+        "-c",
+        RESTORE,
+    )
     port = base_url.rsplit(":", 1)[1]
-    docker("run", "-d", "--name", NAME, "-p", f"127.0.0.1:{port}:8000", "-v", f"{RESTORED}:/app/data",
-           "--env-file", str(env_file), image)
+    docker(
+        "run",
+        "-d",
+        "--name",
+        NAME,
+        "-p",
+        f"127.0.0.1:{port}:8000",
+        "-v",
+        f"{RESTORED}:/app/data",
+        "--env-file",
+        str(env_file),
+        image,
+    )
     _wait_healthz(base_url)
     response = httpx.get(feed_url, timeout=30)
     assert response.status_code == 200, response.text

@@ -47,4 +47,3 @@ def chromium(executable: Path = CHROMIUM) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
-

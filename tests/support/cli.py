@@ -66,8 +66,9 @@ def running(args: list[str], env: dict[str, str], cwd: Path, until: str) -> Iter
     On leaving, the process gets SIGTERM and must exit 0 without a traceback, as under a supervisor;
     `output` then holds everything it printed.
     """
-    process = subprocess.Popen([str(AIRDATE), *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(AIRDATE), *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         assert process.stdout is not None
         transcript = ""

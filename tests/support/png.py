@@ -55,7 +55,9 @@ def _predict(kind: int, left: int, up: int, corner: int) -> int:
         return (left + up) // 2
     estimate = left + up - corner  # Paeth
     candidates = (
-        (abs(estimate - left), 0, left), (abs(estimate - up), 1, up), (abs(estimate - corner), 2, corner)
+        (abs(estimate - left), 0, left),
+        (abs(estimate - up), 1, up),
+        (abs(estimate - corner), 2, corner),
     )
     return min(candidates)[2]  # ties go to left, then up, as the PNG spec orders them
 
