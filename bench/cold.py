@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from app.container import open_services
-from app.options import FeedOptions
-from app.sources import SOURCES, Source
+from app.domain.options import FeedOptions
+from app.domain.sources import SOURCES, Source
+from app.services.container import open_services
 from bench.lab import Deployment, Lab, feed_path
 from bench.procs import BenchError
 from bench.report import Result, millis

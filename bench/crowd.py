@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.container import open_services
-from app.options import FeedOptions
+from app.domain.options import FeedOptions
+from app.services.container import open_services
 from bench.lab import Lab
 from bench.load import LoadResult, load
 from bench.procs import BenchError

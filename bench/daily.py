@@ -6,7 +6,7 @@ One user's feed is polled the way calendar apps poll (Google every 12 hours, App
 Thunderbird every 30 minutes) while the refresher runs every minute, all in this process on a
 simulated clock: a day to settle, then a measured day. The baseline is one call per chunk of the
 window per TTL; the target is at least 2x fewer, with near-term data (chunks within
-`app.freshness.NEAR_TERM` of today) never older than the TTL at any poll. The same day is also run
+`app.feeds.freshness.NEAR_TERM` of today) never older than the TTL at any poll. The same day is also run
 without the refresh plan (every chunk one TTL) to show what the plan saves.
 """
 
@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app import freshness
-from app.calendar import Window, chunks_for
-from app.container import Services, open_services
-from app.models import CalendarChunk
+from app.feeds import freshness
+from app.feeds.calendar import Window, chunks_for
+from app.services.container import Services, open_services
+from app.store.tables import CalendarChunk
 from bench.lab import TYPICAL_FEED, USER_TZ, Deployment, Lab
 from bench.procs import BenchError
 from bench.report import Result

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.accounts import FeedInfo
-from app.calendar import Window, chunks_for
+from app.feeds.calendar import Window, chunks_for
+from app.store.accounts import FeedInfo
 from bench.lab import TYPICAL_FEED, USER_TZ, Lab, Sandbox, feed_path
 from bench.load import load
 from bench.procs import Server

@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
-from app.accounts import FeedInfo, Identity
-from app.config import Settings
-from app.container import Services, open_services
-from app.crypto import generate_key
-from app.migrate import upgrade_async
-from app.options import FeedOptions
-from app.ratelimits import UNIDENTIFIED
+from app.core.config import Settings
+from app.domain.options import FeedOptions
+from app.services.container import Services, open_services
+from app.store.accounts import FeedInfo, Identity
+from app.store.migrate import upgrade_async
+from app.store.ratelimits import UNIDENTIFIED
+from app.store.secrets import generate_key
 from bench.procs import BenchError, Server, airdate_serve, uvicorn_server
 
 CLIENT_ID = "sandbox-client-id"  # the sandbox's defaults (app.sandbox.create_sandbox)

@@ -12,7 +12,7 @@ from datetime import UTC
 
 from icalendar import Alarm, Calendar, Event, vDuration
 
-from app import ics
+from app.feeds import ics
 
 
 def render(

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from app import ics
+from app.feeds import ics
 from bench import naive, synth
 from bench.lab import Lab
 from bench.procs import BenchError

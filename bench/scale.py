@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from app.container import open_services
-from app.feeds import FeedService
+from app.feeds.service import FeedService
+from app.services.container import open_services
 from bench.lab import TYPICAL_FEED, Deployment, Lab
 from bench.load import LoadResult, load
 from bench.report import Result, millis

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from app.accounts import FeedInfo
-from app.container import Services
-from app.crypto import hash_feed_token, new_feed_token
-from app.models import CalendarChunk, Feed, TraktConnection, User
+from app.services.container import Services
+from app.store.accounts import FeedInfo
+from app.store.secrets import hash_feed_token, new_feed_token
+from app.store.tables import CalendarChunk, Feed, TraktConnection, User
 from bench.lab import USER_TZ
 from bench.procs import BenchError
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from app.entries import Entry, Episode, Movie, Release, ReleaseKind, Show
-from app.ics import PosterKey
+from app.domain.entries import Entry, Episode, Movie, Release, ReleaseKind, Show
+from app.feeds.ics import PosterKey
 
 EPOCH = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 KINDS: tuple[ReleaseKind, ...] = ("theatrical", "digital", "dvd")

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.config import Settings
-from app.main import create_app
+from app.core.config import Settings
 from app.sandbox import create_sandbox
+from app.web.app import create_app
 
 BODY_FILE = "BENCH_BODY_FILE"
 HEADERS_FILE = "BENCH_HEADERS_FILE"

@@ -19,12 +19,12 @@ import httpx
 from sqlalchemy import text
 from starlette.types import Message, Receive, Scope, Send
 
-from app.access_log import AccessLog
-from app.container import open_services
-from app.crypto import hash_feed_token
-from app.db import HotReader
-from app.feeds import LOOKUP
-from app.options import FeedOptions
+from app.domain.options import FeedOptions
+from app.feeds.service import LOOKUP
+from app.services.container import open_services
+from app.store.engine import HotReader
+from app.store.secrets import hash_feed_token
+from app.web.access_log import AccessLog
 from bench.lab import TYPICAL_FEED, Deployment, Lab, feed_path
 from bench.load import LoadResult, load
 from bench.procs import BenchError, Server, uvicorn_server

@@ -1,9 +1,9 @@
 """Alembic environment: runs migrations over the app's own async engine.
 
-Why the app's engine (`app.db.create_engine`) rather than Alembic's default: it applies the SQLite
+Why the app's engine (`app.store.engine.create_engine`) rather than Alembic's default: it applies the SQLite
 pragmas (foreign keys on) and creates the database directory, so a migrated database behaves exactly
 like the one the service opens. The URL comes from `config.attributes["database_url"]`, set by
-`app.migrate.alembic_config`.
+`app.store.migrate.alembic_config`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.db import create_engine
-from app.migrate import SQLITE_MIGRATION_WAIT_MS, serialise_migrations
-from app.models import Base
+from app.store.engine import create_engine
+from app.store.migrate import SQLITE_MIGRATION_WAIT_MS, serialise_migrations
+from app.store.tables import Base
 
 target_metadata = Base.metadata
 

@@ -27,11 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from app.container import Services
-from app.crypto import new_feed_token
-from app.main import create_app
-from app.models import Base
-from app.options import (
+from app.domain.options import (
     MAX_ALARM_MINUTES,
     MAX_FUTURE_DAYS,
     MAX_PAST_DAYS,
@@ -41,7 +37,11 @@ from app.options import (
     parse_query,
     zone_names,
 )
-from app.sources import SOURCES
+from app.domain.sources import SOURCES
+from app.services.container import Services
+from app.store.secrets import new_feed_token
+from app.store.tables import Base
+from app.web.app import create_app
 from tests.fixtures.app import RunningApp, connect
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.inprocess import in_process
@@ -167,7 +167,7 @@ def forged_paths(token: str, count: int = FORGED, seed: int = SEED) -> list[str]
         lambda: quote(near_miss(), safe=""),
         lambda: (
             rng.choice(["..%2f", "%2e%2e%2f", "..%5c", "%2e%2e/", "%252e%252e%252f"]) * rng.randint(1, 6)
-            + rng.choice(["etc%2fpasswd", "app.db", quote(token, safe=""), ""])
+            + rng.choice(["etc%2fpasswd", "app.store.engine", quote(token, safe=""), ""])
         ),
         lambda: double_encoded(rng.randint(1, len(token))),
         lambda: "".join(f"%{rng.randint(0, 255):02x}" for _ in range(rng.randint(1, 60))),

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.access_log import ACCESS_LOGGER, AccessLog
-from app.config import Settings
-from app.crypto import new_feed_token
-from app.main import create_app
+from app.core.config import Settings
+from app.store.secrets import new_feed_token
+from app.web.access_log import ACCESS_LOGGER, AccessLog
+from app.web.app import create_app
 from tests.fixtures.app import connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import env_for, running

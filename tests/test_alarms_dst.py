@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.ics import build_events, render
+from app.feeds.ics import build_events, render
 from tests.conformance.lint import lint
 from tests.conformance.model import ParsedAlarm, ParsedCalendar, ParsedEvent
 from tests.conformance.parsers import PARSERS

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calendar import CHUNK_DAYS, EPOCH, CalendarResult, Window, chunks_for
-from app.db import create_engine, create_session_factory
-from app.entries import Episode, Release
-from app.models import CalendarChunk, User
-from app.sources import SOURCES
+from app.domain.entries import Episode, Release
+from app.domain.sources import SOURCES
+from app.feeds.calendar import CHUNK_DAYS, EPOCH, CalendarResult, Window, chunks_for
+from app.store.engine import create_engine, create_session_factory
+from app.store.tables import CalendarChunk, User
 from tests.support.rig import Rig, data_version
 from tests.support.sql import statements
 from tests.support.waiting import eventually, reaches

@@ -27,11 +27,11 @@ import pytest
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 
-from app.config import Settings
-from app.container import Services, open_services
-from app.crypto import generate_key
-from app.main import create_app
-from app.migrate import alembic_config, current_revision
+from app.core.config import Settings
+from app.services.container import Services, open_services
+from app.store.migrate import alembic_config, current_revision
+from app.store.secrets import generate_key
+from app.web.app import create_app
 from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import AIRDATE, BASE_ENV, env_for, run_airdate, running

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import DEFAULT_DATABASE_URL, ConfigError, Settings
-from app.crypto import generate_key
+from app.core.config import DEFAULT_DATABASE_URL, ConfigError, Settings
+from app.store.secrets import generate_key
 
 KEY = generate_key()
 WITH_KEY = {"AIRDATE_SECRET_KEYS": KEY}

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.connections import NeedsReconnect, RefreshBusy
-from app.db import create_engine, create_session_factory
-from app.models import TraktConnection
-from app.ratelimits import UNIDENTIFIED
-from app.sources import SOURCES
-from app.tokenlane import TokenLane
-from app.upstream import TokenRejected, Unavailable
+from app.core.errors import TokenRejected, Unavailable
+from app.domain.sources import SOURCES
+from app.store.engine import create_engine, create_session_factory
+from app.store.ratelimits import UNIDENTIFIED
+from app.store.tables import TraktConnection
+from app.upstream.connections import NeedsReconnect, RefreshBusy
+from app.upstream.tokenlane import TokenLane
 from tests.support.rig import Rig, add_user, sign_in
 
 # -- storing ------------------------------------------------------------------------------------

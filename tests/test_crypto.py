@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.crypto import (
+from app.store.engine import create_engine, create_session_factory
+from app.store.migrate import upgrade_async
+from app.store.secrets import (
     FEED_TOKEN_LENGTH,
     DecryptError,
     Vault,
@@ -21,9 +23,7 @@ from app.crypto import (
     is_well_formed_feed_token,
     new_feed_token,
 )
-from app.db import create_engine, create_session_factory
-from app.migrate import upgrade_async
-from app.models import Feed, TraktConnection, User
+from app.store.tables import Feed, TraktConnection, User
 
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

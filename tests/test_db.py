@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db import HotReader, create_engine, is_postgres, upsert
-from app.models import CalendarChunk, Feed, FeedEvent, MediaItem, TraktConnection, User
+from app.store.engine import HotReader, create_engine, is_postgres, upsert
+from app.store.tables import CalendarChunk, Feed, FeedEvent, MediaItem, TraktConnection, User
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -44,14 +44,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from app.clock import utc_now
-from app.config import Settings
-from app.container import open_services
-from app.crypto import Vault
-from app.db import create_engine, create_session_factory
-from app.models import Feed, TraktConnection, User
-from app.signin import device_sign_in
-from app.sources import SOURCES
+from app.core.clock import utc_now
+from app.core.config import Settings
+from app.domain.sources import SOURCES
+from app.services.container import open_services
+from app.services.signin import device_sign_in
+from app.store.engine import create_engine, create_session_factory
+from app.store.secrets import Vault
+from app.store.tables import Feed, TraktConnection, User
 from tests.fixtures.app import free_port
 from tests.support.cli import AIRDATE, BASE_ENV, env_for
 from tests.support.settings import sandbox_settings

@@ -17,7 +17,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.container import open_services
+from app.services.container import open_services
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.waiting import eventually_blocking
@@ -35,7 +35,7 @@ def feed(running_app: RunningApp) -> tuple[RunningApp, str, int]:
 
 def connection_status(app: RunningApp, user_id: int) -> str:
     async def status() -> str:
-        async with open_services(app.settings, clock=app.clock) as services:
+        async with open_services(app.settings, clock=app.core.clock) as services:
             return await services.connections.status(user_id)
 
     return asyncio.run(status())

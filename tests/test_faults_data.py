@@ -16,7 +16,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from app.upstream import BadResponse, request_json
+from app.core.errors import BadResponse
+from app.upstream.http import request_json
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.corpus import BAD_EPISODES, BAD_RELEASES, changed, show_item
@@ -67,7 +68,7 @@ def baseline(running_app: RunningApp, figures: Figures) -> tuple[Poller, Counter
 def test_bad_items_cost_only_themselves(
     running_app: RunningApp, sandbox: RunningSandbox, figures: Figures, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="app.drops")
+    caplog.set_level(logging.WARNING, logger="app.domain.drops")
     _, good = baseline(running_app, figures)
     add_fault(sandbox, prefix=SHOWS, inject=[*BAD_EPISODES.values(), ABSURD_GOOD])
     add_fault(sandbox, prefix=MOVIES, inject=list(BAD_RELEASES.values()))
@@ -79,7 +80,7 @@ def test_bad_items_cost_only_themselves(
     assert_every_parser_reads(body, sum(good.values()) + 1)
     # Every chunk carried the same bad items and every poll parsed them again: each counts once.
     assert dropped(running_app) == {"shows": len(BAD_EPISODES), "movies": len(BAD_RELEASES)}
-    logged = [record for record in caplog.records if record.name == "app.drops"]
+    logged = [record for record in caplog.records if record.name == "app.domain.drops"]
     assert len(logged) == len(BAD_EPISODES) + len(BAD_RELEASES)  # once each, not once per poll
     figures.add(SUITE, "bad items injected into live answers", len(BAD_EPISODES) + len(BAD_RELEASES))
     figures.add(SUITE, "items dropped (metrics)", sum(dropped(running_app).values()))

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
-from app.drops import DropLog
-from app.entries import Entry, Episode, parse_episodes, parse_releases
-from app.ics import build_events, render
+from app.domain.drops import DropLog
+from app.domain.entries import Entry, Episode, parse_episodes, parse_releases
+from app.feeds.ics import build_events, render
 from tests.conformance.lint import lint
 from tests.conformance.parsers import PARSERS
 from tests.support.corpus import broken, movie_item, show_item

@@ -18,8 +18,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.main import create_app
 from app.sandbox.gate import Gate
+from app.web.app import create_app
 from tests.fixtures.app import RunningApp, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.figures import Figures
@@ -31,7 +31,7 @@ from tests.support.waiting import eventually_blocking
 OUTAGE = timedelta(hours=6)
 STEP = timedelta(minutes=30)
 MODES = ("503", "refused", "hang")  # the outage ends in a hang, which the app must give up on
-CLIENT_TIMEOUT = 10.0  # seconds: the app's HTTP client (app.container)
+CLIENT_TIMEOUT = 10.0  # seconds: the app's HTTP client (app.services.container)
 POLL_BOUND = 3.0  # seconds: a poll answered from the cache must never wait for Trakt
 POSTER_BUDGET = 2.0  # PosterService's timeout
 CHANGED = "Back With Changed Data"

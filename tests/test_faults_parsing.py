@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from app.drops import DropLog
-from app.entries import parse_episodes, parse_releases
-from app.ics import build_events, render
+from app.domain.drops import DropLog
+from app.domain.entries import parse_episodes, parse_releases
+from app.feeds.ics import build_events, render
 from tests.support.corpus import ABSURD_BUT_USABLE, BAD_EPISODES, BAD_RELEASES, broken, movie_item, show_item
 from tests.support.figures import Figures
 from tests.support.ics import CALENDAR, options, revisions_for
@@ -89,10 +89,10 @@ def test_each_dropped_item_is_logged_once_with_its_ids_and_counted_once(
     """The cache re-parses its JSON on every rendering: the same bad item must not log every time."""
     drops = DropLog()
     payload = [show_item(1), broken(show_item(2, show_id=12), "first_aired", "9999-12-31T23:00:00-05:00")]
-    with caplog.at_level(logging.WARNING, logger="app.drops"):
+    with caplog.at_level(logging.WARNING, logger="app.domain.drops"):
         for _ in range(50):
             assert len(parse_episodes(payload, drops, source="shows")) == 1
-    records = [record for record in caplog.records if record.name == "app.drops"]
+    records = [record for record in caplog.records if record.name == "app.domain.drops"]
     assert len(records) == 1
     message = records[0].getMessage()
     assert "shows" in message and "episode 2" in message and "show 12" in message
@@ -104,7 +104,7 @@ def test_each_dropped_item_is_logged_once_with_its_ids_and_counted_once(
 def test_the_log_line_of_a_dropped_item_carries_ids_never_its_text(caplog: pytest.LogCaptureFixture) -> None:
     secret = "tok_" + "s3cr3t" * 8
     item = broken(show_item(9), "show", {"title": secret, "ids": {"trakt": secret, "slug": secret}})
-    with caplog.at_level(logging.WARNING, logger="app.drops"):
+    with caplog.at_level(logging.WARNING, logger="app.domain.drops"):
         assert parse_episodes([item], DropLog(), source="shows") == []
     assert secret not in caplog.text
     assert "episode 9" in caplog.text

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
-from app.drops import DropLog
+from app.core.config import Settings
+from app.domain.drops import DropLog
 from app.sandbox import create_sandbox
-from app.tmdb import TmdbClient, create_tmdb
+from app.upstream.tmdb import TmdbClient, create_tmdb
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.figures import Figures
 from tests.support.polling import SUITE

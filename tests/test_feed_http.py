@@ -9,10 +9,10 @@ import httpx
 import icalendar
 import pytest
 
-from app.accounts import FeedInfo
-from app.container import open_services
-from app.crypto import new_feed_token
-from app.main import create_app
+from app.services.container import open_services
+from app.store.accounts import FeedInfo
+from app.store.secrets import new_feed_token
+from app.web.app import create_app
 from tests.fixtures.app import RunningApp, connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.server import serve
@@ -47,7 +47,7 @@ def test_unknown_malformed_and_revoked_tokens_are_plain_404s(feed: tuple[Running
     spare_url = f"{app.url}/feeds/{second.token}.ics"
     assert httpx.get(spare_url).status_code == 200
     app.revoke_feed(second.id)
-    rotated = app.rotate_feed(app.feeds()[0].id)
+    rotated = app.rotate_feed(app.feeds.service()[0].id)
     answers = [
         httpx.get(spare_url),
         httpx.get(url),

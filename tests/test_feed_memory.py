@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from app.container import open_services
-from app.feeds import FeedService, FeedStats
-from app.options import FeedOptions
+from app.domain.options import FeedOptions
+from app.feeds.service import FeedService, FeedStats
+from app.services.container import open_services
 from tests.fixtures.app import connect, sandbox_settings
 from tests.fixtures.sandbox import RunningSandbox
 

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.db import HotReader, create_engine
-from app.feedrows import CHANNEL, FeedRows, PostgresChannel, SqliteVersion
-from app.main import create_app
-from app.options import FeedOptions
+from app.domain.options import FeedOptions
+from app.store.engine import HotReader, create_engine
+from app.store.feedrows import CHANNEL, FeedRows, PostgresChannel, SqliteVersion
+from app.web.app import create_app
 from tests.fixtures.app import RunningApp, free_port
 from tests.fixtures.db import PostgresDatabases
 from tests.fixtures.sandbox import RunningSandbox

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from app import __version__, ics
-from app.entries import Entry, Episode, ReleaseKind, Show
-from app.ics import CalendarInfo, Event, Notice, PosterKey, Revision, build_events, render
+from app import __version__
+from app.domain.entries import Entry, Episode, ReleaseKind, Show
+from app.feeds import ics
+from app.feeds.ics import CalendarInfo, Event, Notice, PosterKey, Revision, build_events, render
 from tests.conformance.lint import lint
 from tests.support.ics import CALENDAR, MODIFIED, POSTER, episode, options, release, revisions_for, show
 

@@ -1,7 +1,7 @@
 """Feeds rendered from the sandbox's catalog, judged by the linter and every real parser we can run.
 
 The catalog is fetched over HTTP from the running sandbox (the same Trakt-shaped JSON the product
-reads) and parsed with `app.entries`, so these files are what a subscriber would really get. A few
+reads) and parsed with `app.domain.entries`, so these files are what a subscriber would really get. A few
 catalog items are overridden with the nastiest text we could think of (raw CRLF, quotes, escapes,
 several KB of CJK and emoji that fold mid-sentence, RTL) before fetching.
 """
@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from app.entries import Entry, Episode, Release, ReleaseKind, parse_episodes, parse_releases
-from app.ics import Event, Notice, PosterKey, RenderOptions, Revision, build_events, render
+from app.domain.entries import Entry, Episode, Release, ReleaseKind, parse_episodes, parse_releases
+from app.feeds.ics import Event, Notice, PosterKey, RenderOptions, Revision, build_events, render
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.ics import CALENDAR, assert_conforms, revisions_for
 

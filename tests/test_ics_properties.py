@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.entries import Entry, Episode, Movie, Release, Show
-from app.ics import Notice, PosterKey, RenderOptions, build_events, render
+from app.domain.entries import Entry, Episode, Movie, Release, Show
+from app.feeds.ics import Notice, PosterKey, RenderOptions, build_events, render
 from tests.support.ics import CALENDAR, POSTER, assert_conforms, revisions_for
 
 IN_PROCESS = ("icalendar", "vobject", "ical", "recurring_ical_events")

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.entries import Episode
-from app.ics import build_events, render
+from app.domain.entries import Episode
+from app.feeds.ics import build_events, render
 from tests.support.ics import CALENDAR, assert_conforms, episode, options, revisions_for, show
 
 # 02:30Z on the morning US clocks spring forward (07:00Z): New York is still on EST (-5).

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import icalendar
 
-from app.accounts import FeedInfo
-from app.config import Settings
-from app.container import open_services
-from app.main import create_app
+from app.core.config import Settings
+from app.services.container import open_services
+from app.store.accounts import FeedInfo
+from app.web.app import create_app
 from tests.fixtures.app import RunningApp, connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import AIRDATE, env_for

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
-from app.migrate import alembic_config, current_revision, upgrade
+from app.store.migrate import alembic_config, current_revision, upgrade
 from tests.fixtures.db import PostgresDatabases
 from tests.support.cli import AIRDATE, BASE_ENV
 

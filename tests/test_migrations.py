@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from app.db import create_engine
-from app.migrate import alembic_config, current_revision, downgrade, upgrade, upgrade_async
-from app.models import Base
+from app.store.engine import create_engine
+from app.store.migrate import alembic_config, current_revision, downgrade, upgrade, upgrade_async
+from app.store.tables import Base
 
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

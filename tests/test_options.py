@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.options import FeedOptions, OptionError, parse_options
+from app.domain.options import FeedOptions, OptionError, parse_options
 
 
 def test_defaults_are_the_documented_ones() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.crypto import generate_key
+from app.store.secrets import generate_key
 from tests.fixtures.app import free_port
 from tests.support.cli import BASE_ENV
 
@@ -160,7 +160,7 @@ def test_the_installed_service_renders_templates_and_static_files(served: str) -
     assert "<html" in landing.text.lower() and "/static/airdate.css" in landing.text
     css = httpx.get(f"{served}/static/airdate.css", timeout=10)
     assert css.status_code == 200
-    assert css.content == (ROOT / "app" / "static" / "airdate.css").read_bytes()
+    assert css.content == (ROOT / "app" / "web" / "static" / "airdate.css").read_bytes()
 
 
 def test_the_wheel_version_is_the_one_feeds_announce(wheel: Path) -> None:

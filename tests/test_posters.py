@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import create_engine, create_session_factory, is_postgres
-from app.entries import Entry, Episode, Movie, Release, Show
-from app.models import MediaItem
-from app.posters import PosterService
+from app.domain.entries import Entry, Episode, Movie, Release, Show
+from app.feeds.posters import PosterService
 from app.sandbox.model import Dataset
-from app.tmdb import TmdbClient, create_tmdb
+from app.store.engine import create_engine, create_session_factory, is_postgres
+from app.store.tables import MediaItem
+from app.upstream.tmdb import TmdbClient, create_tmdb
 from tests.support.rig import POLL, Rig
 from tests.support.sql import statements
 from tests.support.waiting import eventually, reaches

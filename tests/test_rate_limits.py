@@ -18,14 +18,15 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from app.calendar import Window, chunks_for
-from app.db import create_engine, create_session_factory
-from app.freshness import FAR_FACTOR
-from app.main import create_app
-from app.models import TraktLimit, User
-from app.ratelimits import TraktLimits
-from app.refresher import Refresher
-from app.upstream import MAX_RETRY_AFTER, RATE_LIMIT_BACKOFF_BASE, RateLimited, retry_after_seconds
+from app.core.errors import RateLimited
+from app.feeds.calendar import Window, chunks_for
+from app.feeds.freshness import FAR_FACTOR
+from app.store.engine import create_engine, create_session_factory
+from app.store.ratelimits import TraktLimits
+from app.store.tables import TraktLimit, User
+from app.upstream.http import MAX_RETRY_AFTER, RATE_LIMIT_BACKOFF_BASE, retry_after_seconds
+from app.web.app import create_app
+from app.workers.refresher import Refresher
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import DEFAULT_NOW, RunningSandbox
 from tests.support.server import serve
@@ -51,7 +52,7 @@ async def stale_cache_of_two_users(world: World) -> tuple[int, Window]:
     for user_id in (world.user_id, other):
         await add_feed(world.rig, user_id, world.rig.clock())
         await world.calendar.entries(user_id, [SHOWS], window)
-    # Past every chunk's lifetime, far ones included (app.freshness gives those several TTLs).
+    # Past every chunk's lifetime, far ones included (app.feeds.freshness gives those several TTLs).
     world.rig.clock.advance(FAR_FACTOR * TTL.total_seconds() + 1)
     return other, window
 

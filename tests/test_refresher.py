@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.calendar import CHUNK_DAYS, chunks_for
-from app.db import create_engine, create_session_factory
-from app.freshness import NEAR_TERM
-from app.models import CalendarChunk
-from app.refresher import Refresher
+from app.feeds.calendar import CHUNK_DAYS, chunks_for
+from app.feeds.freshness import NEAR_TERM
+from app.store.engine import create_engine, create_session_factory
+from app.store.tables import CalendarChunk
+from app.workers.refresher import Refresher
 from tests.support.world import TTL, World, add_feed, calendar_service
 
 MARGIN = timedelta(minutes=5)
@@ -34,7 +34,7 @@ def refresher(world: World) -> Refresher:
 async def cached_window_near_expiry(world: World) -> int:
     """Fill the cache for a polled feed, then move to just inside the refresh margin; returns chunks.
 
-    The window stays within the near term, where every chunk lives one TTL (app.freshness)."""
+    The window stays within the near term, where every chunk lives one TTL (app.feeds.freshness)."""
     await add_feed(world.rig, world.user_id, world.rig.clock())
     window = world.window(before=0, after=NEAR_DAYS)
     await world.entries(window)
@@ -168,4 +168,6 @@ async def test_a_failing_round_is_logged_and_the_loop_goes_on(
         await broken.dispose()
 
     assert rounds == [1.0, 1.0]
-    assert [r.message for r in caplog.records if r.name == "app.refresher"] == ["refresher round failed"] * 2
+    assert [r.message for r in caplog.records if r.name == "app.workers.refresher"] == [
+        "refresher round failed"
+    ] * 2

@@ -25,13 +25,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.config import Settings
-from app.container import open_services
-from app.crypto import generate_key, new_feed_token
-from app.db import create_engine
-from app.main import create_app
-from app.models import Base
+from app.core.config import Settings
 from app.sandbox import Sandbox, create_sandbox
+from app.services.container import open_services
+from app.store.engine import create_engine
+from app.store.secrets import generate_key, new_feed_token
+from app.store.tables import Base
+from app.web.app import create_app
 from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import FakeClock
 from tests.support.cli import env_for, run_airdate, running
@@ -310,7 +310,7 @@ def test_a_whole_scenario_leaks_nothing(
     # Controls: the search can find a token where one is meant to be, and the capture saw the run.
     assert any(token in scenario.outputs["feeds list #3 stdout"] for token in scenario.feed_tokens)
     assert scenario.outputs["export #7 stdout"].startswith("BEGIN:VCALENDAR")
-    assert records.loggers["airdate.access"] >= 4 and records.loggers["app.connections"] >= 2
+    assert records.loggers["airdate.access"] >= 4 and records.loggers["app.upstream.connections"] >= 2
     assert any("refreshed" in line for line in records.lines)
     assert any("needs reconnect" in line for line in records.lines)
     assert any(line.startswith("httpx INFO HTTP Request") for line in records.lines)

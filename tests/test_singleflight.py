@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
-from app.singleflight import SingleFlight
-from app.upstream import Unavailable
+from app.core.errors import Unavailable
+from app.core.singleflight import SingleFlight
 
 
 async def test_single_flight_shares_one_call_and_its_result_per_key() -> None:

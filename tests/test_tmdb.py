@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
+from app.core.errors import BadResponse, RateLimited, Unavailable
 from app.sandbox import create_sandbox
-from app.tmdb import CALL_TIMEOUT, OUTAGE_REST, NotFound, TmdbClient, create_tmdb
-from app.upstream import BadResponse, RateLimited, Unavailable
+from app.upstream.tmdb import CALL_TIMEOUT, OUTAGE_REST, NotFound, TmdbClient, create_tmdb
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.server import serve
 

@@ -22,23 +22,16 @@ import httpx
 import pytest
 
 from app import __version__
-from app.config import Settings
-from app.ratelimits import UNIDENTIFIED
-from app.sources import SOURCES
-from app.trakt import (
+from app.core.config import Settings
+from app.core.errors import AuthRevoked, BadResponse, RateLimited, TokenRejected, Unavailable, UpstreamError
+from app.domain.sources import SOURCES
+from app.store.ratelimits import UNIDENTIFIED
+from app.upstream.trakt import (
     DeviceFlowError,
     TokenSet,
     TraktClient,
     create_trakt,
     pkce_pair,
-)
-from app.upstream import (
-    AuthRevoked,
-    BadResponse,
-    RateLimited,
-    TokenRejected,
-    Unavailable,
-    UpstreamError,
 )
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.rig import sign_in

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
-from app.crypto import Vault
-from app.main import create_app
-from app.web_session import LOGIN_COOKIE, LOGIN_LIFETIME, SESSION_COOKIE, SESSION_LIFETIME
+from app.store.secrets import Vault
+from app.web.app import create_app
+from app.web.session import LOGIN_COOKIE, LOGIN_LIFETIME, SESSION_COOKIE, SESSION_LIFETIME
 from tests.fixtures.sandbox import RunningSandbox
 from tests.fixtures.web import FEED_URL, WebApp, sign_in
 from tests.support.server import serve

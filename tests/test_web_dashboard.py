@@ -16,8 +16,8 @@ import httpx
 import icalendar
 from playwright.sync_api import Browser, Page, expect
 
-from app.subscribe import qr_svg
-from app.upcoming import day_label
+from app.web.subscribe import qr_svg
+from app.web.upcoming import day_label
 from tests.fixtures.web import DESKTOP, PHONE, WebApp, screenshot, sign_in
 from tests.support.png import differing_share
 

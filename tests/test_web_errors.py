@@ -11,7 +11,7 @@ import sqlite3
 import httpx
 from playwright.sync_api import Page, expect
 
-from app.crypto import new_feed_token
+from app.store.secrets import new_feed_token
 from tests.fixtures.web import WebApp, screenshot, sign_in
 
 PAGE_BACKGROUND = "rgb(246, 245, 242)"  # --bg in airdate.css

@@ -11,7 +11,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from app.trakt_health import CHECK_EVERY
+from app.web.trakt_health import CHECK_EVERY
 from tests.fixtures.web import WebApp, sign_in
 
 SETTINGS = "/users/settings"

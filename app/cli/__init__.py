@@ -22,12 +22,12 @@ from app.cli.doctor import doctor
 from app.cli.errors import EXPECTED, describe
 from app.cli.rekey import rekey
 from app.cli.servers import run_serving
-from app.config import Settings
-from app.container import Services, open_services
-from app.crypto import generate_key
-from app.migrate import upgrade
-from app.signin import device_sign_in
-from app.trakt import DeviceCode
+from app.core.config import Settings
+from app.services.container import Services, open_services
+from app.services.signin import device_sign_in
+from app.store.migrate import upgrade
+from app.store.secrets import generate_key
+from app.upstream.trakt import DeviceCode
 
 Verb = Callable[[argparse.Namespace], int]
 

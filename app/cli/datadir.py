@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from app.cli.errors import CliError
-from app.db import sqlite_file
+from app.store.engine import sqlite_file
 
 
 def check_data_directory(database_url: str) -> None:

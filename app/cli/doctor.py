@@ -19,13 +19,13 @@ from sqlalchemy import select
 
 from app.cli.errors import EXPECTED, describe, describe_upstream
 from app.cli.feeds import slugs
-from app.config import ConfigError, Settings
-from app.connections import STATUS_OK
-from app.container import Services, open_services
-from app.migrate import alembic_config, current_revision
-from app.models import TraktConnection
-from app.tmdb import NotFound as TmdbNotFound
-from app.upstream import UpstreamError
+from app.core.config import ConfigError, Settings
+from app.core.errors import UpstreamError
+from app.services.container import Services, open_services
+from app.store.migrate import alembic_config, current_revision
+from app.store.tables import TraktConnection
+from app.upstream.connections import STATUS_OK
+from app.upstream.tmdb import NotFound as TmdbNotFound
 
 Verdict = Literal["ok", "FAIL", "warn", "skip"]
 TMDB_PROBE_MOVIE = 550  # any id will do: a 404 still proves TMDB answered and took the token

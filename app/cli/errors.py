@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from app.accounts import NotFound
-from app.config import ConfigError
-from app.connections import NeedsReconnect
-from app.crypto import DecryptError
-from app.feeds import CalendarUnavailable
-from app.options import OptionError
-from app.trakt import DeviceFlowError
-from app.upstream import (
-    AuthRevoked,
-    BadResponse,
-    RateLimited,
-    TokenRejected,
-    Unavailable,
-    UpstreamError,
-)
+from app.core.config import ConfigError
+from app.core.errors import AuthRevoked, BadResponse, RateLimited, TokenRejected, Unavailable, UpstreamError
+from app.domain.options import OptionError
+from app.feeds.service import CalendarUnavailable
+from app.store.accounts import NotFound
+from app.store.secrets import DecryptError
+from app.upstream.connections import NeedsReconnect
+from app.upstream.trakt import DeviceFlowError
 
 
 class CliError(Exception):

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.accounts import DEFAULT_FEED_NAME, FeedInfo
 from app.cli.errors import CliError
-from app.container import Services
-from app.models import User
-from app.options import FeedOptions, parse_options, unique_values
+from app.domain.options import FeedOptions, parse_options, unique_values
+from app.services.container import Services
+from app.store.accounts import DEFAULT_FEED_NAME, FeedInfo
+from app.store.tables import User
 
 
 def assignment(text: str) -> tuple[str, str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.container import Services
-from app.models import Feed, TraktConnection
+from app.services.container import Services
+from app.store.tables import Feed, TraktConnection
 
 
 async def rekey(services: Services) -> int:

@@ -14,18 +14,18 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from app.cli.servers import Listener, Servers, listen, supervise
-from app.config import Settings
-from app.container import open_services
-from app.crypto import generate_key
-from app.logs import configure as configure_logging
-from app.main import create_app
-from app.migrate import upgrade_async
+from app.core.config import Settings
 from app.sandbox import Sandbox, create_sandbox
-from app.signin import device_sign_in
-from app.trakt import DeviceCode
+from app.services.container import open_services
+from app.services.signin import device_sign_in
+from app.store.migrate import upgrade_async
+from app.store.secrets import generate_key
+from app.upstream.trakt import DeviceCode
+from app.web.app import create_app
+from app.web.logs import configure as configure_logging
 
 QUIET = {"log_level": "warning"}
-# `airdate serve`, in one process or several. Our access log (app.access_log) instead of uvicorn's,
+# `airdate serve`, in one process or several. Our access log (app.web.access_log) instead of uvicorn's,
 # which prints whole feed URLs; no log_config, so uvicorn's own lines go through our handler and format.
 SERVING = {"log_level": "info", "proxy_headers": True, "access_log": False, "log_config": None}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from app.cli.errors import CliError
-from app.container import Services
+from app.services.container import Services
 
 
 async def delete_user(services: Services, slug: str, *, yes: bool) -> None:

@@ -4,7 +4,7 @@ Revision ID: 0002_ratelimit
 Revises: 0001
 Create Date: 2026-12-06
 
-One row per user (app.models.TraktLimit); rows are created on a user's first Trakt call, so existing
+One row per user (app.store.tables.TraktLimit); rows are created on a user's first Trakt call, so existing
 databases need no backfill.
 """
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 
 AIRDATE = Path(sys.executable).with_name("airdate")
 # The process environment minus anything of ours, so a developer's AIRDATE_* cannot steer a test.

@@ -15,8 +15,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.entries import Episode, Movie, Release, ReleaseKind, Show
-from app.ics import CalendarInfo, Event, RenderOptions, Revision, build_events, render
+from app.domain.entries import Episode, Movie, Release, ReleaseKind, Show
+from app.feeds.ics import CalendarInfo, Event, RenderOptions, Revision, build_events, render
 from tests.conformance.lint import lint
 from tests.conformance.model import ParsedAlarm, ParsedCalendar, ParsedEvent
 from tests.conformance.parsers import PARSERS

@@ -13,11 +13,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
-from app.connections import ConnectionService
-from app.crypto import Vault, generate_key
-from app.models import User
-from app.trakt import TokenSet, TraktClient, create_trakt
+from app.core.config import Settings
+from app.store.secrets import Vault, generate_key
+from app.store.tables import User
+from app.upstream.connections import ConnectionService
+from app.upstream.trakt import TokenSet, TraktClient, create_trakt
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.settings import sandbox_settings
 

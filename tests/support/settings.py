@@ -6,8 +6,8 @@ misconfigured or otherwise different app says so through `overrides`.
 
 from __future__ import annotations
 
-from app.config import Settings
-from app.crypto import generate_key
+from app.core.config import Settings
+from app.store.secrets import generate_key
 
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calendar import CalendarResult, CalendarService, Window
-from app.connections import ConnectionService
-from app.crypto import hash_feed_token, new_feed_token
-from app.models import CalendarChunk, Feed
-from app.ratelimits import TraktLimits
-from app.sources import SOURCES, Source
+from app.domain.sources import SOURCES, Source
+from app.feeds.calendar import CalendarResult, CalendarService, Window
+from app.store.ratelimits import TraktLimits
+from app.store.secrets import hash_feed_token, new_feed_token
+from app.store.tables import CalendarChunk, Feed
+from app.upstream.connections import ConnectionService
 from tests.support.rig import POLL, Rig
 
 TTL = timedelta(hours=1)

@@ -1,0 +1,1 @@
+"""The composition root (`open_services`) and the operations that need several services at once."""

@@ -1,0 +1,252 @@
+"""People and their feeds: create, list, rotate, revoke, rename, and delete a person with all their data.
+
+Why separate from the feed hot path: management is rare and writes; serving is constant and reads. The
+CLI today and the dashboard later call this one module, so a rotated or revoked token stops working the
+same way whoever asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.errors import UpstreamError
+from app.domain.options import FeedOptions
+from app.store.secrets import DecryptError, Vault, hash_feed_token, new_feed_token
+from app.store.tables import CalendarChunk, Feed, FeedEvent, TraktConnection, User
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FEED_NAME = "Shows and movies"
+
+
+class NotFound(LookupError):
+    """No such user or feed (the message names what was looked up, never a token)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    id: int
+    user_id: int
+    name: str
+    options: FeedOptions
+    token: str
+    created_at: datetime
+    last_polled_at: datetime | None
+    poll_count: int
+    revoked: bool
+
+    def __repr__(self) -> str:  # the token is a secret: keep it out of logs and tracebacks
+        return f"FeedInfo(id={self.id}, user_id={self.user_id}, name={self.name!r}, revoked={self.revoked})"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a Trakt account is, as `GET /users/settings` tells it."""
+
+    slug: str
+    username: str
+    uuid: str | None
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What deleting a person did: how many feeds went, and whether Trakt confirmed the revocation."""
+
+    feeds: int
+    revoked_at_trakt: bool  # False: no grant was stored, or Trakt could not be reached (data deleted anyway)
+
+
+Revoke = Callable[[str], Awaitable[None]]  # TraktClient.revoke: ends the grant an access token belongs to
+
+
+class Accounts:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        vault: Vault,
+        clock: Callable[[], datetime],
+        public_url: str,
+    ) -> None:
+        self._sessions = session_factory
+        self._vault = vault
+        self._clock = clock
+        self._public_url = public_url.rstrip("/")
+
+    def feed_url(self, token: str) -> str:
+        return f"{self._public_url}/feeds/{token}.ics"
+
+    async def upsert_user(self, identity: Identity) -> int:
+        """Create or update the user a Trakt sign-in names; the uuid (else the slug) is the identity."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            user = None
+            if identity.uuid:
+                user = await session.scalar(select(User).where(User.trakt_uuid == identity.uuid))
+            if user is None:
+                user = await session.scalar(select(User).where(User.trakt_slug == identity.slug))
+            if user is None:
+                user = User(created_at=now, data_version=0)
+                session.add(user)
+            user.trakt_slug = identity.slug
+            user.trakt_username = identity.username
+            user.trakt_uuid = identity.uuid
+            user.timezone = identity.timezone or "UTC"
+            user.updated_at = now
+            await session.flush()
+            return user.id
+
+    async def user_id(self, slug: str) -> int:
+        async with self._sessions() as session:
+            user_id = await session.scalar(select(User.id).where(User.trakt_slug == slug))
+        if user_id is None:
+            raise NotFound(f"no user {slug!r}; connect one with `airdate connect`")
+        return user_id
+
+    async def get_user(self, user_id: int) -> Identity:
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user #{user_id}")
+        return Identity(user.trakt_slug, user.trakt_username, user.trakt_uuid, user.timezone)
+
+    async def user_ids(self) -> list[int]:
+        async with self._sessions() as session:
+            return list(await session.scalars(select(User.id).order_by(User.id)))
+
+    async def create_feed(
+        self, user_id: int, name: str = DEFAULT_FEED_NAME, options: FeedOptions = FeedOptions()
+    ) -> FeedInfo:
+        token = new_feed_token()
+        async with self._sessions.begin() as session:
+            feed = Feed(
+                user_id=user_id,
+                token_hash=hash_feed_token(token),
+                token_encrypted=self._vault.encrypt(token),
+                name=name,
+                options=options.to_json(),
+                created_at=self._clock(),
+                poll_count=0,
+            )
+            session.add(feed)
+            await session.flush()
+            return self._info(feed, token)
+
+    async def ensure_default_feed(self, user_id: int) -> FeedInfo:
+        """The user's first live feed, created with the default options when there is none."""
+        feeds = await self.list_feeds(user_id)
+        return feeds[0] if feeds else await self.create_feed(user_id)
+
+    async def list_feeds(self, user_id: int, *, include_revoked: bool = False) -> list[FeedInfo]:
+        query = select(Feed).where(Feed.user_id == user_id).order_by(Feed.id)
+        if not include_revoked:
+            query = query.where(Feed.revoked_at.is_(None))
+        async with self._sessions() as session:
+            feeds = (await session.scalars(query)).all()
+        return [self._info(feed, self._vault.decrypt(feed.token_encrypted)) for feed in feeds]
+
+    async def get_feed(self, feed_id: int) -> FeedInfo:
+        async with self._sessions() as session:
+            feed = await session.get(Feed, feed_id)
+        if feed is None:
+            raise NotFound(f"no feed #{feed_id}")
+        return self._info(feed, self._vault.decrypt(feed.token_encrypted))
+
+    async def rotate_feed(self, feed_id: int) -> FeedInfo:
+        """A new secret URL for the same feed; the old one answers 404 from now on."""
+        token = new_feed_token()
+        async with self._sessions.begin() as session:
+            feed = await self._live_feed(session, feed_id)
+            feed.token_hash = hash_feed_token(token)
+            feed.token_encrypted = self._vault.encrypt(token)
+            await session.flush()
+            return self._info(feed, token)
+
+    async def revoke_feed(self, feed_id: int) -> None:
+        async with self._sessions.begin() as session:
+            feed = await self._live_feed(session, feed_id)
+            feed.revoked_at = self._clock()
+
+    async def update_feed(
+        self, feed_id: int, *, name: str | None = None, options: FeedOptions | None = None
+    ) -> FeedInfo:
+        async with self._sessions.begin() as session:
+            feed = await self._live_feed(session, feed_id)
+            if name is not None:
+                feed.name = name
+            if options is not None:
+                feed.options = options.to_json()
+            await session.flush()
+            return self._info(feed, self._vault.decrypt(feed.token_encrypted))
+
+    async def delete_user(self, user_id: int, revoke: Revoke) -> Deletion:
+        """Revoke the person's grant at Trakt, then delete their tokens, caches, feeds and themselves.
+
+        The one place both `airdate users delete` and the dashboard's "delete my data" call, so they
+        cannot drift apart. Revocation comes first (it needs the stored token) but does not gate the
+        deletion: a person who asks for their data to go gets that even while Trakt is down, and is
+        told to revoke the app on Trakt's side. Rows are deleted explicitly, children first, rather than
+        trusting ON DELETE CASCADE, which SQLite only honours with its foreign_keys pragma on.
+        """
+        async with self._sessions() as session:
+            if await session.get(User, user_id) is None:
+                raise NotFound(f"no user #{user_id}")
+            sealed = await session.scalar(
+                select(TraktConnection.access_token).where(TraktConnection.user_id == user_id)
+            )
+        revoked = False
+        if sealed is not None:
+            try:
+                await revoke(self._vault.decrypt(sealed))
+                revoked = True
+            except (UpstreamError, DecryptError) as exc:
+                log.warning("user %s: Trakt revocation failed (%s); deleting the data anyway", user_id, exc)
+        feed_ids = select(Feed.id).where(Feed.user_id == user_id).scalar_subquery()
+        async with self._sessions.begin() as session:
+            await session.execute(delete(FeedEvent).where(FeedEvent.feed_id.in_(feed_ids)))
+            deleted = await session.scalars(delete(Feed).where(Feed.user_id == user_id).returning(Feed.id))
+            feeds = len(deleted.all())
+            await session.execute(delete(CalendarChunk).where(CalendarChunk.user_id == user_id))
+            await session.execute(delete(TraktConnection).where(TraktConnection.user_id == user_id))
+            await session.execute(delete(User).where(User.id == user_id))
+        log.info("user %s deleted with %s feeds", user_id, feeds)
+        return Deletion(feeds=feeds, revoked_at_trakt=revoked)
+
+    async def record_polls(self, polls: dict[int, tuple[int, datetime]]) -> None:
+        """Add batched poll counts; the feed route counts in memory so serving a feed writes nothing."""
+        if not polls:
+            return
+        async with self._sessions.begin() as session:
+            for feed_id, (count, last) in polls.items():
+                await session.execute(
+                    update(Feed)
+                    .where(Feed.id == feed_id)
+                    .values(poll_count=Feed.poll_count + count, last_polled_at=last)
+                )
+
+    @staticmethod
+    async def _live_feed(session: AsyncSession, feed_id: int) -> Feed:
+        feed = await session.get(Feed, feed_id)
+        if feed is None or feed.revoked_at is not None:
+            raise NotFound(f"no live feed #{feed_id}")
+        return feed
+
+    @staticmethod
+    def _info(feed: Feed, token: str) -> FeedInfo:
+        return FeedInfo(
+            id=feed.id,
+            user_id=feed.user_id,
+            name=feed.name,
+            options=FeedOptions.from_json(feed.options),
+            token=token,
+            created_at=feed.created_at,
+            last_polled_at=feed.last_polled_at,
+            poll_count=feed.poll_count,
+            revoked=feed.revoked_at is not None,
+        )

@@ -1,0 +1,328 @@
+"""Trakt tokens per user: stored encrypted, refreshed before they expire or when Trakt rejects them,
+and refreshed exactly once.
+
+Why the ceremony around refresh: Trakt refresh tokens are single-use. If two requests (or two
+instances on one PostgreSQL) both spent the same refresh token, the loser would get `invalid_grant`
+and the user would be told to sign in again for nothing. So one process per user wins a lease on the
+connection row (a compare-and-set on `version`), spends the token, commits the new pair before anyone
+uses it, and releases the lease; everyone else keeps using the current access token while it works,
+or polls the row (for at most `wait`) until it moves. Inside a process a
+`SingleFlight` keeps concurrent callers from even racing for the lease. A 401 on an access token the
+row still calls valid (Trakt shortened lifetimes, or invalidated tokens) goes through the same lease:
+the first caller holding the rejected token refreshes, later ones find the row already moved on.
+
+Why the new pair is written on a lock taken *before* the spend: between Trakt spending the old
+refresh token and our commit of the new pair, a crash loses the grant (the person must sign in again).
+Writing after the answer on a fresh transaction puts that window behind whatever holds the database
+at that moment: a pool checkout, and on SQLite the one write lock, which the calendar's group writer
+and every other writer take in turn (plus the busy handler's sleeps of up to 100 ms between looks);
+kills landing 2 to 750 ms after the spend lost grants that way. Taking the lock first (SQLite `BEGIN
+IMMEDIATE`; PostgreSQL `SELECT ... FOR UPDATE` of the one row) on a connection we hold across the
+call leaves only "parse the answer, one UPDATE, COMMIT" in the window, and the commit is the first
+thing done with the answer. It is safe because the wait it imposes is bounded and small: on
+PostgreSQL only writers of this user's connection row wait; on SQLite every writer waits, so the
+refresh call gets one attempt bounded by `REFRESH_TIMEOUT`, well inside SQLite's 5 s busy timeout, so
+a waiting writer is delayed, never failed (SQLite's driver opens its transactions at the first write,
+so no reader is refused either). A retry would not help anyway: a refresh whose answer was lost has
+spent the token. The version is re-checked under the lock, so even a lease that lapsed meanwhile
+cannot lead two processes to spend one token. The server runs this on a `TokenLane` (its own thread
+and loop), so a busy event loop cannot stretch the window either.
+
+A lease left behind by a crashed process lapses after `lease`; until then no caller waits more than
+`wait` for it: it uses the access token it has if that is still valid, and otherwise fails like an
+outage would (the calendar then answers from its cache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import Clock, Sleep
+from app.core.errors import AuthRevoked, TokenRejected, UpstreamError
+from app.core.singleflight import SingleFlight
+from app.store.engine import upsert
+from app.store.secrets import Vault
+from app.store.tables import TraktConnection
+from app.upstream.tokenlane import LaneParts, TokenLane
+from app.upstream.trakt import TokenSet, TraktClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+STATUS_OK = "ok"
+STATUS_NEEDS_RECONNECT = "needs_reconnect"
+STATUS_MISSING = "missing"
+MAX_ERROR_LENGTH = 500
+REFRESH_TIMEOUT = 3.0  # seconds: one refresh attempt while holding the write lock (SQLite waits 5 s)
+
+
+class NeedsReconnect(Exception):
+    """The user must sign in with Trakt again (grant revoked, or never made); carries no secret."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"user {user_id} must reconnect Trakt")
+        self.user_id = user_id
+
+
+class RefreshBusy(UpstreamError):
+    """Another process holds the refresh lease (or held it and died) and our access token is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    access_token: str = ""  # encrypted
+    refresh_token: str = ""  # encrypted
+    expires_at: datetime | None = None
+    status: str = STATUS_MISSING
+    version: int = 0
+    lease_until: datetime | None = None
+
+    def leased(self, now: datetime) -> bool:
+        return self.lease_until is not None and self.lease_until >= now
+
+
+_COLUMNS = (
+    TraktConnection.access_token,
+    TraktConnection.refresh_token,
+    TraktConnection.expires_at,
+    TraktConnection.status,
+    TraktConnection.version,
+    TraktConnection.lease_until,
+)
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        vault: Vault,
+        trakt: TraktClient,
+        clock: Clock,
+        *,
+        refresh_margin: timedelta = timedelta(hours=1),
+        lease: timedelta = timedelta(seconds=15),
+        wait: timedelta = timedelta(seconds=3),
+        poll_interval: float = 0.05,
+        sleep: Sleep = asyncio.sleep,
+        lane: TokenLane | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._lane = lane  # None: refresh on the caller's loop with the shared session factory and client
+        self._vault = vault
+        self._trakt = trakt
+        self._clock = clock
+        self._margin = refresh_margin
+        # Longer than a refresh can hold it (the lock wait plus REFRESH_TIMEOUT), so a live holder
+        # never loses it; short, since a crashed holder's lease blocks refreshes until it lapses.
+        self._lease = lease
+        self._poll_interval = poll_interval
+        # A waiter gives up after `wait` of real time (like the calendar's wait budget): a live winner
+        # has usually finished by then, and a crashed one's lease must not hold a feed request for long.
+        self._wait = wait.total_seconds()
+        self._sleep = sleep
+        self._flight: SingleFlight[tuple[int, str], str] = SingleFlight()
+
+    async def save(self, user_id: int, tokens: TokenSet) -> None:
+        """Store a new grant (sign-in or reconnect): status back to ok, lease cleared, version moved.
+
+        Insert-if-absent then update, so the version bump (which waiting refreshers watch) is one
+        statement on both backends and two first sign-ins cannot collide on the unique user id.
+        """
+        values = self._stored(tokens)
+        async with self._sessions.begin() as session:
+            dialect = session.get_bind().dialect.name
+            await session.execute(
+                upsert(
+                    TraktConnection, {"user_id": user_id, "version": 0, **values}, ["user_id"], [], dialect
+                )
+            )
+            await self._update(session, user_id, values)
+
+    def _stored(self, tokens: TokenSet) -> dict[str, Any]:
+        """A fresh pair as the connection row keeps it: encrypted, healthy, lease released.
+
+        `updated_at` is read as the answer is written, which is what the durability suite measures
+        the refresh window against.
+        """
+        return {
+            "access_token": self._vault.encrypt(tokens.access_token),
+            "refresh_token": self._vault.encrypt(tokens.refresh_token),
+            "expires_at": tokens.expires_at,
+            "status": STATUS_OK,
+            "last_error": None,
+            "lease_until": None,
+            "updated_at": self._clock(),
+        }
+
+    async def access_token(self, user_id: int) -> str:
+        """A usable access token, refreshed first when it expires within the refresh margin.
+
+        Raises NeedsReconnect when the grant is gone; an UpstreamError only when Trakt cannot refresh
+        and the stored token has already expired.
+        """
+        return await self._flight.run((user_id, ""), lambda: self._resolve(user_id, None))
+
+    async def call(self, user_id: int, request: Callable[[str], Awaitable[T]]) -> T:
+        """Run `request` with the user's access token; on a 401 refresh once and retry once.
+
+        Trakt can stop accepting an access token before the expiry it announced. The refresh goes
+        through the same lease and single flight as one driven by expiry, and concurrent callers that
+        saw the same token rejected share it. A second 401 right after a successful refresh is raised
+        as it is (an outage, not a reason to reconnect); NeedsReconnect only when Trakt refuses the
+        refresh itself.
+        """
+        token = await self.access_token(user_id)
+        try:
+            return await request(token)
+        except TokenRejected:
+            log.info("user %s: Trakt rejected an access token it had not expired; refreshing", user_id)
+        key = (user_id, hashlib.sha256(token.encode()).hexdigest())
+        return await request(await self._flight.run(key, lambda: self._resolve(user_id, token)))
+
+    async def mark_needs_reconnect(self, user_id: int, reason: str) -> None:
+        """Record that Trakt refused the grant, so no one spends upstream calls on it until sign-in."""
+        async with self._sessions.begin() as session:
+            await self._update(session, user_id, self._reconnect_values(reason))
+
+    def _reconnect_values(self, reason: str) -> dict[str, Any]:
+        return {
+            "status": STATUS_NEEDS_RECONNECT,
+            "last_error": reason[:MAX_ERROR_LENGTH],
+            "lease_until": None,
+            "updated_at": self._clock(),
+        }
+
+    async def status(self, user_id: int) -> str:
+        """ "ok", "needs_reconnect", or "missing" when the user never connected."""
+        return (await self._load(user_id)).status
+
+    def _usable(self, row: _Row, now: datetime, rejected: str | None) -> bool:
+        """The stored access token has not expired and is not the one Trakt just rejected."""
+        if row.expires_at is None or row.expires_at <= now:
+            return False
+        return rejected is None or not hmac.compare_digest(self._vault.decrypt(row.access_token), rejected)
+
+    async def _resolve(self, user_id: int, rejected: str | None) -> str:
+        """The stored token when it will do, else a refresh by whoever wins the lease (maybe us).
+
+        While another process holds the lease, a token that still works is used at once: waiting
+        for the holder gains nothing, and the holder may be a crashed process whose lease lapses
+        only later. Only a caller without a usable token waits, and for at most `wait`.
+        """
+        row = _Row()
+        now = self._clock()
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._wait
+        while True:
+            row = await self._load(user_id)
+            now = self._clock()
+            if row.status != STATUS_OK or row.expires_at is None:
+                raise NeedsReconnect(user_id)
+            usable = self._usable(row, now, rejected)
+            if usable and (row.expires_at - self._margin > now or row.leased(now)):
+                return self._vault.decrypt(row.access_token)
+            if not row.leased(now):
+                won = await self._take_lease(user_id, row.version, now)
+                if won is not None:
+                    refreshed = await self._refresh(user_id, won, rejected)
+                    if refreshed is not None:
+                        return refreshed
+                continue  # someone moved the row first: look at what they left
+            if loop.time() >= give_up:
+                raise RefreshBusy(f"user {user_id}: token refresh still in progress elsewhere")
+            await self._sleep(self._poll_interval)
+
+    async def _refresh(self, user_id: int, version: int, rejected: str | None) -> str | None:
+        """Spend the refresh token (we hold the lease), on the token lane when there is one."""
+        if self._lane is None:
+            return await self._spend(LaneParts(self._sessions, self._trakt), user_id, version, rejected)
+        return await self._lane.run(lambda parts: self._spend(parts, user_id, version, rejected))
+
+    async def _spend(self, parts: LaneParts, user_id: int, version: int, rejected: str | None) -> str | None:
+        """On a write lock taken first, spend the refresh token and commit the new pair as the first
+        thing done with Trakt's answer. None when the row is no longer at our lease."""
+        async with parts.sessions() as session:
+            row = await _lock_row(session, user_id)
+            if row is None or row.version != version:
+                await session.rollback()
+                return None
+            try:
+                tokens = await parts.trakt.refresh(
+                    self._vault.decrypt(row.refresh_token), single_attempt=REFRESH_TIMEOUT
+                )
+            except AuthRevoked as exc:
+                await self._update(session, user_id, self._reconnect_values(str(exc)))
+                await session.commit()
+                log.warning("user %s: Trakt refused the refresh token (%s); needs reconnect", user_id, exc)
+                raise NeedsReconnect(user_id) from None
+            except UpstreamError as exc:
+                await self._update(
+                    session, user_id, {"lease_until": None, "last_error": str(exc)[:MAX_ERROR_LENGTH]}
+                )
+                await session.commit()
+                log.warning("user %s: token refresh failed (%s)", user_id, exc)
+                if self._usable(row, self._clock(), rejected):
+                    return self._vault.decrypt(row.access_token)
+                raise
+            await self._update(session, user_id, self._stored(tokens))
+            await session.commit()
+        log.info("user %s: Trakt token refreshed", user_id)
+        return tokens.access_token
+
+    async def _take_lease(self, user_id: int, version: int, now: datetime) -> int | None:
+        """Compare-and-set: the new version when this process won the right to refresh, else None."""
+        async with self._sessions.begin() as session:
+            won: int | None = await session.scalar(
+                update(TraktConnection)
+                .where(
+                    TraktConnection.user_id == user_id,
+                    TraktConnection.version == version,
+                    or_(TraktConnection.lease_until.is_(None), TraktConnection.lease_until < now),
+                )
+                .values(lease_until=now + self._lease, version=TraktConnection.version + 1)
+                .returning(TraktConnection.version)
+            )
+        return won
+
+    async def _load(self, user_id: int) -> _Row:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(select(*_COLUMNS).where(TraktConnection.user_id == user_id))
+            ).one_or_none()
+        return _Row() if found is None else _Row(*found)
+
+    @staticmethod
+    async def _update(session: AsyncSession, user_id: int, values: Mapping[str, Any]) -> None:
+        """Every write moves `version`, which is what waiting refreshers in other processes watch."""
+        await session.execute(
+            update(TraktConnection)
+            .where(TraktConnection.user_id == user_id)
+            .values(**values, version=TraktConnection.version + 1)
+        )
+
+
+async def _lock_row(session: AsyncSession, user_id: int) -> _Row | None:
+    """Open a transaction that already holds what writing this row needs, and read the row in it.
+
+    SQLite: `BEGIN IMMEDIATE` takes the database's write lock now (its driver would otherwise begin
+    at the first write, and queue for the lock then). PostgreSQL: a row lock on this one row.
+    """
+    query = select(*_COLUMNS).where(TraktConnection.user_id == user_id)
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        query = query.with_for_update()
+    found = (await session.execute(query)).one_or_none()
+    return None if found is None else _Row(*found)

@@ -1,0 +1,1 @@
+"""The web face: the Starlette app, its routes, sessions, templates, static files, logs and metrics."""

@@ -1,0 +1,1 @@
+"""Background work that keeps feeds warm between polls."""
