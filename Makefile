@@ -46,6 +46,7 @@ test: ensure-system-deps venv $(NODE_STAMP)
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: venv

@@ -318,7 +318,7 @@ class CalendarService:
         ordered = sorted(chunks, key=lambda chunk: chunk.key)
         async with self._sessions.begin() as session:
             placeholders = [chunk.identity() for chunk in ordered]
-            await session.execute(upsert(CalendarChunk, placeholders, _KEY_NAMES, [], _dialect(session)))
+            await upsert(session, CalendarChunk, placeholders, _KEY_NAMES)
             won = await session.execute(
                 update(CalendarChunk)
                 .where(
@@ -406,7 +406,7 @@ class CalendarService:
                     .values(data_version=User.data_version + 1)
                     .execution_options(synchronize_session=False)
                 )
-            await session.execute(upsert(CalendarChunk, rows, _KEY_NAMES, _ROW_COLUMNS, _dialect(session)))
+            await upsert(session, CalendarChunk, rows, _KEY_NAMES, _ROW_COLUMNS)
 
     async def _record_failure(self, chunk: _Chunk, error: UpstreamError) -> None:
         """Keep the last good payload; remember when the outage began and when to ask again."""
@@ -517,10 +517,6 @@ def _content_hash(payload: list[Any]) -> str:
     """surrogatepass: a JSON `\\ud800` escape decodes to a lone surrogate, which plain UTF-8 refuses."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def _parse(source: Source, payload: Iterable[object], drops: DropLog) -> list[Entry]:

@@ -284,8 +284,7 @@ class PosterService:
             for key in ordered
         ]
         async with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            await session.execute(upsert(MediaItem, placeholders, _KEY_NAMES, [], dialect))
+            await upsert(session, MediaItem, placeholders, _KEY_NAMES)
             won = await session.execute(
                 update(MediaItem)
                 .where(
@@ -349,14 +348,12 @@ class PosterService:
         """
         latest = {tuple(row[name] for name in _KEY_NAMES): row for row in rows}
         async with self._sessions.begin() as session:
-            await session.execute(
-                upsert(
-                    MediaItem,
-                    [latest[key] for key in sorted(latest)],
-                    _KEY_NAMES,
-                    ["tmdb_id", "poster_path", "fetched_at", "lease_until"],
-                    session.get_bind().dialect.name,
-                )
+            await upsert(
+                session,
+                MediaItem,
+                [latest[key] for key in sorted(latest)],
+                _KEY_NAMES,
+                ["tmdb_id", "poster_path", "fetched_at", "lease_until"],
             )
 
 

@@ -323,15 +323,12 @@ class FeedService:
                     }
                 )
             if changed:
-                dialect = session.get_bind().dialect.name
-                await session.execute(
-                    upsert(
-                        FeedEvent,
-                        changed,
-                        key=("feed_id", "variant", "uid"),
-                        update=("fingerprint", "sequence", "modified_at"),
-                        dialect_name=dialect,
-                    )
+                await upsert(
+                    session,
+                    FeedEvent,
+                    changed,
+                    key=("feed_id", "variant", "uid"),
+                    update=("fingerprint", "sequence", "modified_at"),
                 )
         return revisions
 

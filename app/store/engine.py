@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.sql.dml import Insert
 
 # WAL lets feed reads proceed while a refresh writes; foreign_keys makes ON DELETE CASCADE real (SQLite
 # ignores FKs by default); busy_timeout turns brief writer contention into a wait instead of an error;
@@ -70,33 +69,30 @@ def is_postgres(bind: AsyncEngine | AsyncConnection | AsyncSession) -> bool:
     return dialect.name == "postgresql"
 
 
-def upsert(
+async def upsert(
+    session: AsyncSession,
     table: Table | type[DeclarativeBase],
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     key: Sequence[str],
-    update: Sequence[str],
-    dialect_name: str,
-) -> Insert:
+    update: Sequence[str] = (),
+) -> None:
     """`INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col` for each column in `update`.
 
     Both backends spell this the same way but SQLAlchemy builds it from two different `insert`
-    constructs; one helper keeps callers from branching. An empty `update` means DO NOTHING, which is
-    how "insert if absent" is written.
+    constructs; the session says which, so callers never name a dialect. An empty `update` means DO
+    NOTHING, which is how "insert if absent" is written.
     """
-    statement: sqlite.Insert | postgresql.Insert
-    if dialect_name == "sqlite":
-        statement = sqlite.insert(table)
-    elif dialect_name == "postgresql":
-        statement = postgresql.insert(table)
-    else:
-        raise ValueError(f"upsert is not supported on dialect {dialect_name!r}")
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement: sqlite.Insert | postgresql.Insert = insert(table)
     rows = [dict(values)] if isinstance(values, Mapping) else [dict(row) for row in values]
     statement = statement.values(rows)
-    if not update:
-        return statement.on_conflict_do_nothing(index_elements=list(key))
-    return statement.on_conflict_do_update(
-        index_elements=list(key), set_={name: statement.excluded[name] for name in update}
-    )
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: statement.excluded[name] for name in update}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key))
+    await session.execute(statement)
 
 
 def sqlite_file(url: URL) -> Path | None:

@@ -90,9 +90,7 @@ class TraktLimits:
         now = self._clock()
         if await session.scalar(self._spend(user_id, now, calls)) is not None:
             return True
-        await session.execute(
-            upsert(TraktLimit, self._fresh(user_id, now), ["user_id"], [], _dialect(session))
-        )
+        await upsert(session, TraktLimit, self._fresh(user_id, now), ["user_id"])
         return await session.scalar(self._spend(user_id, now, calls)) is not None
 
     async def hold(self, user_id: int, retry_after: float) -> None:
@@ -103,9 +101,7 @@ class TraktLimits:
         now = self._clock()
         until = now + timedelta(seconds=max(retry_after, 0.0))
         async with self._sessions.begin() as session:
-            await session.execute(
-                upsert(TraktLimit, self._fresh(user_id, now), ["user_id"], [], _dialect(session))
-            )
+            await upsert(session, TraktLimit, self._fresh(user_id, now), ["user_id"])
             await session.execute(
                 update(TraktLimit)
                 .where(
@@ -224,7 +220,3 @@ class _Unidentified:
 
 
 UNIDENTIFIED = _Unidentified()
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name

@@ -142,12 +142,7 @@ class ConnectionService:
         """
         values = self._stored(tokens)
         async with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            await session.execute(
-                upsert(
-                    TraktConnection, {"user_id": user_id, "version": 0, **values}, ["user_id"], [], dialect
-                )
-            )
+            await upsert(session, TraktConnection, {"user_id": user_id, "version": 0, **values}, ["user_id"])
             await self._update(session, user_id, values)
 
     def _stored(self, tokens: TokenSet) -> dict[str, Any]:
