@@ -167,7 +167,7 @@ def forged_paths(token: str, count: int = FORGED, seed: int = SEED) -> list[str]
         lambda: quote(near_miss(), safe=""),
         lambda: (
             rng.choice(["..%2f", "%2e%2e%2f", "..%5c", "%2e%2e/", "%252e%252e%252f"]) * rng.randint(1, 6)
-            + rng.choice(["etc%2fpasswd", "app.store.engine", quote(token, safe=""), ""])
+            + rng.choice(["etc%2fpasswd", "app.db", quote(token, safe=""), ""])
         ),
         lambda: double_encoded(rng.randint(1, len(token))),
         lambda: "".join(f"%{rng.randint(0, 255):02x}" for _ in range(rng.randint(1, 60))),
