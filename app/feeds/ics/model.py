@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -88,8 +89,11 @@ class EventContent:
 
     def fingerprint(self) -> str:
         """A hash of the format and every field, in field order (`dataclasses.astuple` would deep-copy)."""
-        values = tuple(getattr(self, each.name) for each in fields(self))
+        values: tuple[object, ...] = _field_values(self)
         return hashlib.sha256(repr((FORMAT, *values)).encode()).hexdigest()
+
+
+_field_values = attrgetter(*(each.name for each in fields(EventContent)))
 
 
 @dataclass(frozen=True, slots=True)
