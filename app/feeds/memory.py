@@ -5,8 +5,7 @@ option set has one current rendering, and a newer one replaces it in place (no s
 one). A rendering is only served while its `Basis` (the user's data version, the connection's state,
 the titles written into it, the feed's local date) is the caller's; otherwise it is a miss.
 
-Bounded by count and by an estimate of the bytes held (`footprint`), least recently used out first:
-the defaults keep about 2,000 typical feeds within 256 MiB.
+Bounded by count and by an estimate of the bytes held (`footprint`), least recently used out first.
 """
 
 from __future__ import annotations
