@@ -36,6 +36,7 @@ def render(
 
 
 def _vevent(event: ics.Event, revision: ics.Revision) -> Event:
+    content = event.content
     modified = revision.modified.astimezone(UTC).replace(microsecond=0)
     vevent = Event()
     properties = {
@@ -43,13 +44,13 @@ def _vevent(event: ics.Event, revision: ics.Revision) -> Event:
         "dtstamp": modified,
         "last-modified": modified,
         "sequence": revision.sequence,
-        "dtstart": event.start,
-        "dtend": event.end,
-        "summary": event.summary,
-        "description": event.description or None,
-        "location": event.location,
-        "url": event.url,
-        "categories": list(event.categories),
+        "dtstart": content.start,
+        "dtend": content.end,
+        "summary": content.summary,
+        "description": content.description or None,
+        "location": content.location,
+        "url": content.url,
+        "categories": list(content.categories),
         "status": "CONFIRMED",
         "transp": "TRANSPARENT",
         "x-microsoft-cdo-busystatus": "FREE",
@@ -57,15 +58,15 @@ def _vevent(event: ics.Event, revision: ics.Revision) -> Event:
     for name, value in properties.items():
         if value is not None:
             vevent.add(name, value)
-    if event.image:
+    if content.image:
         image_params = {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": "image/jpeg"}
-        vevent.add("image", event.image, parameters=image_params)
-    if event.attach:
-        vevent.add("attach", event.attach, parameters={"FMTTYPE": "image/jpeg"})
-    if event.alarm is not None:
+        vevent.add("image", content.image, parameters=image_params)
+    if content.attach:
+        vevent.add("attach", content.attach, parameters={"FMTTYPE": "image/jpeg"})
+    if content.alarm is not None:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("trigger", event.alarm)
-        alarm.add("description", event.summary)
+        alarm.add("trigger", content.alarm)
+        alarm.add("description", content.summary)
         vevent.add_component(alarm)
     return vevent

@@ -9,12 +9,11 @@ on the machine falls on every size alike.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from app.feeds.service import FeedService
+from app.feeds.memory import MEMORY_BYTES, MEMORY_ENTRIES
 from app.services.container import open_services
 from bench.lab import TYPICAL_FEED, Deployment, Lab
 from bench.load import LoadResult, load
@@ -79,7 +78,7 @@ async def run(lab: Lab, sizes: Sizes, selected: Sequence[int]) -> list[Result]:
         print(f"  {size.describe()}")
     small, large = measured[0], measured[-1]
     per_feed = large.per_feed_kib
-    entries, estimate = _memory_limits()
+    entries, estimate = MEMORY_ENTRIES, MEMORY_BYTES
     full = min(entries * per_feed, estimate / 1024)
     print(
         f"  each warm feed adds about {per_feed:,.0f} KiB; the rendered-feed cache keeps at most "
@@ -130,14 +129,6 @@ async def _databases(lab: Lab, counts: Sequence[int]) -> tuple[list[tuple[int, D
             await seeder.grow_to(feeds, SAMPLE, feeds_per_user=FEEDS_PER_USER)
             snapshots.append((feeds, await lab.snapshot(deployment, f"scale-{feeds}")))
     return snapshots, seeder.sampled_tokens
-
-
-def _memory_limits() -> tuple[int, int]:
-    """The entry and byte limits the container gets: FeedService's defaults, which it keeps."""
-    parameters = inspect.signature(FeedService).parameters
-    entries: int = parameters["memory_entries"].default
-    estimate: int = parameters["memory_bytes"].default
-    return entries, estimate
 
 
 def _mib(kib: float) -> str:

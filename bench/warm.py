@@ -20,9 +20,9 @@ from sqlalchemy import text
 from starlette.types import Message, Receive, Scope, Send
 
 from app.domain.options import FeedOptions
-from app.feeds.service import LOOKUP
 from app.services.container import open_services
 from app.store.engine import HotReader
+from app.store.feedlookup import LOOKUP
 from app.store.secrets import hash_feed_token
 from app.web.access_log import AccessLog
 from bench.lab import TYPICAL_FEED, Deployment, Lab, feed_path

@@ -216,7 +216,7 @@ def test_the_issue_example_is_written_as_an_absolute_utc_trigger() -> None:
     entry = episode(aired=datetime(2027, 3, 14, 7, 15, tzinfo=UTC))
     chosen = options(tz=ZoneInfo("America/New_York"), all_day_episodes=True, alarm_minutes=30)
     (event,) = build_events([entry], {}, chosen)
-    assert event.alarm == datetime(2027, 3, 14, 6, 45, tzinfo=UTC)
+    assert event.content.alarm == datetime(2027, 3, 14, 6, 45, tzinfo=UTC)
     data = render(CALENDAR, [event], revisions_for([event]))
     alarm = data.split(b"BEGIN:VALARM\r\n")[1].split(b"END:VALARM\r\n")[0]
     assert alarm.splitlines() == [
@@ -266,7 +266,7 @@ def test_timed_alarms_stay_relative_to_the_utc_start_and_are_exact(minutes: int)
         if c.zone == "Europe/London"
     ]
     events = build_events(entries, {}, options(tz=ZoneInfo("Europe/London"), alarm_minutes=minutes))
-    assert {event.alarm for event in events} == {timedelta(minutes=-minutes)}
+    assert {event.content.alarm for event in events} == {timedelta(minutes=-minutes)}
     revisions = revisions_for(events)
     data = render(CALENDAR, events, revisions)
     for parser, calendar in assert_conforms(data, events, revisions).items():
@@ -288,5 +288,5 @@ def test_an_alarm_that_would_fire_before_year_one_is_left_out() -> None:
     entry = episode(aired=datetime(1, 1, 1, 12, 0, tzinfo=UTC))
     events = build_events([entry], {}, options(all_day_episodes=True, alarm_minutes=10080))
     (event,) = events
-    assert (event.start, event.alarm) == (date(1, 1, 1), None)
+    assert (event.content.start, event.content.alarm) == (date(1, 1, 1), None)
     assert b"VALARM" not in render(CALENDAR, events, revisions_for(events))

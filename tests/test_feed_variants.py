@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from app.domain.options import FeedOptions
-from app.feeds.service import variant_key
+from app.feeds.revisions import variant_key
 
 
 def test_the_variant_key_of_a_known_option_set_is_pinned() -> None:

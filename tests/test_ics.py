@@ -19,8 +19,7 @@ import pytest
 
 from app import __version__
 from app.domain.entries import Entry, Episode, ReleaseKind, Show
-from app.feeds import ics
-from app.feeds.ics import CalendarInfo, Event, Notice, PosterKey, Revision, build_events, render
+from app.feeds.ics import CalendarInfo, Event, Notice, PosterKey, Revision, build_events, frame, render
 from tests.conformance.lint import lint
 from tests.support.ics import CALENDAR, MODIFIED, POSTER, episode, options, release, revisions_for, show
 
@@ -425,7 +424,11 @@ def test_a_naive_revision_time_is_refused() -> None:
 def test_two_events_with_one_uid_are_refused() -> None:
     (event,) = build_events([episode()], {}, options())
     with pytest.raises(ValueError, match="UID"):
-        render(CALENDAR, [event, replace(event, summary="twin")], revisions_for([event]))
+        render(
+            CALENDAR,
+            [event, replace(event, content=replace(event.content, summary="twin"))],
+            revisions_for([event]),
+        )
 
 
 def test_a_new_revision_renders_new_bytes_for_the_same_event() -> None:
@@ -458,7 +461,7 @@ def test_of_two_copies_the_more_recently_updated_wins() -> None:
     new = replace(old, title="New", updated_at=datetime(2026, 2, 1, tzinfo=UTC))
     for entries in ([old, new], [new, old]):
         (event,) = build_events(entries, {}, options())
-        assert event.summary == "The Show S01E05 · New"
+        assert event.content.summary == "The Show S01E05 · New"
 
 
 def test_events_are_sorted_by_start_then_uid() -> None:
@@ -523,13 +526,13 @@ def test_control_characters_and_odd_line_breaks_are_cleaned() -> None:
 
 def test_unchanged_events_are_served_from_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     serialized: list[str] = []
-    real = ics._serialize
+    real = frame.serialize
 
     def counting(event: Event, revision: Revision) -> bytes:
         serialized.append(event.uid)
         return real(event, revision)
 
-    monkeypatch.setattr(ics, "_serialize", counting)
+    monkeypatch.setattr(frame, "serialize", counting)
     entries = [episode(trakt_id=900 + n, aired=datetime(2031, 1, 1, tzinfo=UTC), number=n) for n in range(5)]
     events = build_events(entries, {}, options(feed_id=31337, group_drops=False))
     revisions = revisions_for(events)
@@ -566,14 +569,16 @@ def _budgeted(budget: int) -> tuple[list[Event], int]:
 
 def test_a_feed_over_its_byte_budget_sheds_detail_but_never_events() -> None:
     full, full_size = _budgeted(10**9)
-    assert all(event.description.startswith("Words and more words, ") for event in full)
+    assert all(event.content.description.startswith("Words and more words, ") for event in full)
     sizes = []
     for budget in range(full_size, -1, -full_size // 40):
         events, size = _budgeted(budget)
-        assert [(e.uid, e.summary, e.start, e.url) for e in events] == [
-            (e.uid, e.summary, e.start, e.url) for e in full
+        assert [(e.uid, e.content.summary, e.content.start, e.content.url) for e in events] == [
+            (e.uid, e.content.summary, e.content.start, e.content.url) for e in full
         ]
-        bare = all(not e.description and e.image is None and e.attach is None for e in events)
+        bare = all(
+            not e.content.description and e.content.image is None and e.content.attach is None for e in events
+        )
         assert size <= budget * 1.02 or bare  # the estimate is within a few percent; bare is the floor
         sizes.append(size)
     assert sizes == sorted(sizes, reverse=True) and sizes[0] == full_size
@@ -583,12 +588,18 @@ def test_a_feed_over_its_byte_budget_sheds_detail_but_never_events() -> None:
 def test_overviews_are_cut_at_a_word_boundary_first() -> None:
     full, full_size = _budgeted(10**9)
     events, _ = _budgeted(full_size - 1)
-    original = full[0].description.split("\n\n")[0]
+    original = full[0].content.description.split("\n\n")[0]
     for event in events:
-        cut, ellipsis = event.description.split("\n\n")[0][:-1], event.description.split("\n\n")[0][-1]
+        cut, ellipsis = (
+            event.content.description.split("\n\n")[0][:-1],
+            event.content.description.split("\n\n")[0][-1],
+        )
         assert ellipsis == "…" and len(cut.encode()) < 600
         assert original.startswith(cut) and original[len(cut)] == " "
-        assert event.image == event.attach == POSTER and f"Poster: {POSTER}" in event.description
+        assert (
+            event.content.image == event.content.attach == POSTER
+            and f"Poster: {POSTER}" in event.content.description
+        )
 
 
 @pytest.mark.parametrize(
@@ -602,7 +613,7 @@ def test_overviews_are_cut_at_a_word_boundary_first() -> None:
 )
 def test_overviews_beyond_four_kilobytes_are_cut_even_within_budget(overview: str, kept: str) -> None:
     (event,) = build_events([episode(overview=overview)], {}, options())
-    assert event.description.split("\n\n")[0] == kept.strip()
+    assert event.content.description.split("\n\n")[0] == kept.strip()
 
 
 def test_numeric_titles_are_real_titles() -> None:

@@ -314,5 +314,7 @@ def test_a_heavy_account_stays_well_under_a_megabyte_and_keeps_every_event() -> 
 def test_a_typical_account_keeps_full_detail() -> None:
     data, _, events, revisions = _weekly_feed(shows=25)
     assert len(events) == 250
-    assert all(event.description.startswith(HEAVY_OVERVIEW) and event.attach for event in events)
+    assert all(
+        event.content.description.startswith(HEAVY_OVERVIEW) and event.content.attach for event in events
+    )
     assert_conforms(data, events, revisions, ("icalendar", "icaljs"))

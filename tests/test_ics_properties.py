@@ -175,8 +175,8 @@ def _check(case: Case, parsers: Sequence[str]) -> None:
 
     items = Counter(_item(case, entry) for entry in case.entries)
     assert len({event.uid for event in events}) == len(events) == len(items) + len(case.notices)
-    summaries = _visible(" ".join(event.summary for event in events))
-    descriptions = _visible(" ".join(event.description for event in events))
+    summaries = _visible(" ".join(event.content.summary for event in events))
+    descriptions = _visible(" ".join(event.content.description for event in events))
     for entry in case.entries:
         title = entry.movie.title if isinstance(entry, Release) else entry.show.title
         assert _visible(title) in summaries
@@ -214,7 +214,9 @@ def test_another_feed_never_shares_a_uid(case: Case, other_feed: int) -> None:
         event.uid for event in build_events(case.entries, case.posters, other, case.notices)
     }
     for event in events:
-        if isinstance(event.start, datetime):
-            assert isinstance(event.end, datetime) and event.end > event.start
+        if isinstance(event.content.start, datetime):
+            assert isinstance(event.content.end, datetime) and event.content.end > event.content.start
         else:  # all-day: one day, DTEND exclusive
-            assert not isinstance(event.end, datetime) and event.end == event.start + timedelta(days=1)
+            assert not isinstance(
+                event.content.end, datetime
+            ) and event.content.end == event.content.start + timedelta(days=1)

@@ -84,8 +84,8 @@ def test_all_day_episodes_land_on_the_local_date(zone: str) -> None:
     assert sorted(by_instant) == sorted(INSTANTS)
     for aired, (day, wall) in GOLDEN[zone].items():
         event = by_instant[aired]
-        assert (event.start, event.end) == (day, day + timedelta(days=1)), aired
-        assert event.description.startswith(f"Airs at {wall} ({zone})\n\n"), aired
+        assert (event.content.start, event.content.end) == (day, day + timedelta(days=1)), aired
+        assert event.content.description.startswith(f"Airs at {wall} ({zone})\n\n"), aired
         stamp = day.strftime("%Y%m%d")
         assert f"DTSTART;VALUE=DATE:{stamp}\r\n".encode() in data
 
@@ -97,7 +97,7 @@ def test_timed_episodes_keep_the_exact_utc_instant_whatever_the_zone(zone: str) 
     data = render(CALENDAR, events, revisions)
     assert_conforms(data, events, revisions)
 
-    assert [(event.start, event.end) for event in events] == [
+    assert [(event.content.start, event.content.end) for event in events] == [
         (aired, aired + timedelta(minutes=45)) for aired in sorted(INSTANTS)
     ]
     for literal in (b"20260308T023000Z", b"20261101T053000Z", b"20260615T233000Z", b"20260115T233000Z"):

@@ -23,6 +23,7 @@ from app.store.secrets import generate_key
 from app.upstream.trakt import DeviceCode
 from app.web.app import create_app
 from app.web.logs import configure as configure_logging
+from app.web.subscribe import webcal_url
 
 QUIET = {"log_level": "warning"}
 # `airdate serve`, in one process or several. Our access log (app.web.access_log) instead of uvicorn's,
@@ -130,14 +131,13 @@ async def demo(host: str, port: int) -> None:
                 signed_in = await device_sign_in(services, show_code=_announce)
                 feed_url = services.accounts.feed_url(signed_in.feed.token)
             await servers.start(create_app(settings), app_listener, **QUIET)
-            webcal = "webcal://" + feed_url.split("://", 1)[1]
             print(
                 "\n".join(
                     [
                         f"Airdate demo for Trakt user {signed_in.slug!r}"
                         " (offline: everything is on this machine)",
                         f"  feed:      {feed_url}",
-                        f"  subscribe: {webcal}",
+                        f"  subscribe: {webcal_url(feed_url)}",
                         f"  dashboard: {settings.public_url}/dashboard",
                         f"  data:      {workdir} (removed on exit)",
                         *_sandbox_lines(sandbox, sandbox_listener),

@@ -50,7 +50,7 @@ class Subscribe:
 
 def subscribe(url: str, name: str) -> Subscribe:
     """Every way to subscribe to the feed at `url` (https or http), named `name` where an app asks."""
-    webcal = "webcal://" + url.split("://", 1)[1]
+    webcal = webcal_url(url)
     add_from_web = urlencode({"url": url, "name": name}, quote_via=quote)
     return Subscribe(
         https=url,
@@ -91,6 +91,11 @@ def subscribe(url: str, name: str) -> Subscribe:
             ),
         ),
     )
+
+
+def webcal_url(url: str) -> str:
+    """The feed's https (or http) URL as `webcal://`, the scheme the OS hands to its calendar app."""
+    return "webcal://" + url.split("://", 1)[1]
 
 
 @lru_cache(maxsize=256)

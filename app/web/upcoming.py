@@ -94,28 +94,30 @@ def day_label(day: date, today: date) -> str:
 
 def _ends_after(event: ics.Event, now: datetime, today: date) -> bool:
     """Still to come or under way: a timed event until it ends, an all-day one through its day."""
-    if isinstance(event.end, datetime):
-        return event.end > now
-    return event.end > today
+    if isinstance(event.content.end, datetime):
+        return event.content.end > now
+    return event.content.end > today
 
 
 def _local_day(event: ics.Event, tz: ZoneInfo) -> date:
-    start = event.start
+    start = event.content.start
     return start.astimezone(tz).date() if isinstance(start, datetime) else start
 
 
 def _card(event: ics.Event, tz: ZoneInfo) -> Card:
-    marks = tuple(category for category in event.categories if category in _EPISODE_MARKS | _RELEASE_MARKS)
-    title = event.summary
+    marks = tuple(
+        category for category in event.content.categories if category in _EPISODE_MARKS | _RELEASE_MARKS
+    )
+    title = event.content.summary
     for mark in marks:  # the SUMMARY says "Season premiere: …" or "… · Digital release"
         title = title.removeprefix(f"{mark}: ").removesuffix(f" · {mark}")
-    start = event.start
+    start = event.content.start
     return Card(
         uid=event.uid,
         title=title,
         marks=marks,
-        url=event.url,
-        image=event.image,
+        url=event.content.url,
+        image=event.content.image,
         time=f"{start.astimezone(tz):%H:%M}" if isinstance(start, datetime) else None,
         start_iso=start.astimezone(tz).isoformat() if isinstance(start, datetime) else start.isoformat(),
     )

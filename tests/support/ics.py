@@ -68,24 +68,25 @@ def revisions_for(
 
 def expected_event(event: Event, revision: Revision) -> ParsedEvent:
     """What a faithful parser must decode for one event: the built values, unchanged by the trip."""
+    content = event.content
     stamp = revision.modified.astimezone(UTC).replace(microsecond=0)
-    alarms = () if event.alarm is None else (ParsedAlarm("DISPLAY", event.alarm, event.summary),)
+    alarms = () if content.alarm is None else (ParsedAlarm("DISPLAY", content.alarm, content.summary),)
     return ParsedEvent(
         uid=event.uid,
-        summary=event.summary,
-        description=event.description or None,
-        location=event.location,
-        url=event.url,
-        start=event.start,
-        end=event.end,
-        categories=event.categories,
+        summary=content.summary,
+        description=content.description or None,
+        location=content.location,
+        url=content.url,
+        start=content.start,
+        end=content.end,
+        categories=content.categories,
         transp="TRANSPARENT",
         status="CONFIRMED",
         sequence=revision.sequence,
         last_modified=stamp,
         dtstamp=stamp,
-        image=event.image,
-        attach=event.attach,
+        image=content.image,
+        attach=content.attach,
         alarms=alarms,
     )
 
