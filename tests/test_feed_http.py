@@ -47,7 +47,7 @@ def test_unknown_malformed_and_revoked_tokens_are_plain_404s(feed: tuple[Running
     spare_url = f"{app.url}/feeds/{second.token}.ics"
     assert httpx.get(spare_url).status_code == 200
     app.revoke_feed(second.id)
-    rotated = app.rotate_feed(app.feeds.service()[0].id)
+    rotated = app.rotate_feed(app.feeds()[0].id)
     answers = [
         httpx.get(spare_url),
         httpx.get(url),
