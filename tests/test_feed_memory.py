@@ -8,8 +8,9 @@ import asyncio
 from app.domain.options import FeedOptions
 from app.feeds.service import FeedService, FeedStats
 from app.services.container import open_services
-from tests.fixtures.app import connect, sandbox_settings
+from tests.fixtures.app import connect
 from tests.fixtures.sandbox import RunningSandbox
+from tests.support.settings import sandbox_settings
 
 
 async def test_renderings_stay_within_the_byte_limit_newest_kept(
