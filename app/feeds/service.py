@@ -390,8 +390,8 @@ def variant_key(options: FeedOptions) -> str:
 
 
 def _footprint(rendered: RenderedFeed) -> int:
-    """Roughly what one rendering holds in memory: the body plus the parsed entries behind it,
-    measured at about four times the body (benchmark 6: ~400 KiB for a 104 KB feed)."""
+    """Roughly what one rendering holds in memory: the body plus the parsed entries behind it, which
+    benchmark 6 measured at about four times the body (figures: docs/performance.md, "Memory")."""
     return 4 * len(rendered.body)
 
 
