@@ -143,8 +143,8 @@ def test_query_overrides_change_the_calendar(feed: tuple[RunningApp, str]) -> No
     movie_events = movies_only.events
     assert movie_events
     assert all(not hasattr(event.start, "hour") for event in movie_events)
-    all_day = icalendar.Calendar.from_ical(httpx.get(url, params={"all_day": "true"}).content)
-    assert all(not hasattr(event.start, "hour") for event in all_day.events)
+    all_day = icalendar.Calendar.from_ical(httpx.get(url, params={"all_day": "true"}).content).events
+    assert all_day and all(not hasattr(event.start, "hour") for event in all_day)
     assert len(default) > len(movie_events)
 
 
