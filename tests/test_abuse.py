@@ -217,7 +217,7 @@ class WriteCounter:
         engine = abuse.services.engine
         self._statements = [statements(engine, verb) for verb in ("INSERT", "UPDATE", "DELETE")]
         path = make_url(abuse.database_url).database
-        self._sqlite = sqlite3.connect(path) if abuse.database_url.startswith("sqlite") else None
+        self._sqlite = sqlite3.connect(path) if path and abuse.database_url.startswith("sqlite") else None
         self._version = self._data_version()
 
     def _data_version(self) -> int:

@@ -88,7 +88,7 @@ def test_connect_then_subscribe_gives_the_sandbox_calendar(
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
     calendar = icalendar.Calendar.from_ical(response.content)
-    events = calendar.walk("VEVENT")
+    events = calendar.events
 
     dataset = httpx.get(f"{sandbox.url}/_sandbox/dataset").json()
     tz = ZoneInfo("America/New_York")
@@ -96,15 +96,15 @@ def test_connect_then_subscribe_gives_the_sandbox_calendar(
     assert len(events) == len(expected)
     by_start: dict[object, list[str]] = {}
     for event in events:
-        by_start.setdefault(event["DTSTART"].dt, []).append(str(event["SUMMARY"]))
+        by_start.setdefault(event.start, []).append(str(event["SUMMARY"]))
     for item in expected:
         summaries = by_start.get(item.start, [])
         matches = [s for s in summaries if s.startswith(item.summary_start)]
         assert matches, f"no event {item.summary_start!r} at {item.start}; there: {summaries}"
         if item.title is not None:
             assert any(s == f"{item.summary_start} · {item.title}" for s in matches), (item, matches)
-    timed = [event for event in events if isinstance(event["DTSTART"].dt, datetime)]
-    assert timed and all(event["DTSTART"].dt.utcoffset() == timedelta(0) for event in timed)
+    timed = [event.start for event in events if isinstance(event.start, datetime)]
+    assert timed and all(start.utcoffset() == timedelta(0) for start in timed)
     starts = [line for line in response.content.split(b"\r\n") if line.startswith(b"DTSTART:")]
     assert starts and all(line.endswith(b"Z") for line in starts)
     assert str(calendar["X-WR-CALNAME"]) == "Trakt · Shows and movies — Demo"

@@ -87,7 +87,7 @@ def test_bad_items_cost_only_themselves(
     figures.add(SUITE, "events kept", sum(good.values()) + 1)
 
 
-BODIES = {
+BODIES: dict[str, dict[str, object]] = {
     "truncated JSON": {"body": "malformed"},
     "HTML with 200": {"body": "html", "status": 200},
     "an object instead of a list": {"body": "object"},

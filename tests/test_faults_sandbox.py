@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ CALENDAR = "/calendars/my/shows/2026-11-20/7"
 
 
 @pytest.fixture
-def api(sandbox: RunningSandbox) -> httpx.Client:
+def api(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
     """A client signed in to the sandbox's default user, so calendars answer."""
     state = sandbox.state
     token = state.auth.issue(state.auth.users["demo"], sandbox.clock(), 86400)

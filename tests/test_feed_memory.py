@@ -19,8 +19,9 @@ from app.feeds.memory import Basis, FeedMemory, RenderedFeed, footprint
 from app.feeds.service import FeedService
 from app.services.container import Services, open_services
 from app.store.feedlookup import FeedContext
-from tests.fixtures.app import connect, sandbox_settings
+from tests.fixtures.app import connect
 from tests.fixtures.sandbox import RunningSandbox
+from tests.support.settings import sandbox_settings
 
 VARIANTS = [FeedOptions(alarm=minutes) for minutes in range(5, 45, 5)]  # eight distinct renderings
 

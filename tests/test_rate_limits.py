@@ -105,7 +105,7 @@ async def held_for(world: World, **fault: object) -> timedelta:
     await world.entries(one_chunk)
     await world.calendar.drain()
     async with world.rig.sessions() as session:
-        not_before = await session.scalar(select(TraktLimit.not_before))
+        not_before: datetime | None = await session.scalar(select(TraktLimit.not_before))
     assert not_before is not None
     return not_before - world.rig.clock()
 

@@ -316,7 +316,7 @@ async def test_movie_calendar_reads_its_own_path(trakt: TraktClient, sandbox: Ru
 
     items = await trakt.calendar(tokens.access_token, SOURCES["streaming"], start, 30, gate=UNIDENTIFIED)
     assert sandbox.state.calls[-1].path == f"/calendars/my/streaming/{start:%Y-%m-%d}/30"
-    assert all({"released", "movie"} <= item.keys() for item in items)
+    assert items and all({"released", "movie"} <= item.keys() for item in items)
 
 
 @pytest.mark.parametrize("days", [0, 34, 100])

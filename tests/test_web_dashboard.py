@@ -35,17 +35,17 @@ def events_still_to_come(body: bytes, now: datetime, zone: ZoneInfo) -> list[ica
     """The feed's entries (not its service notices) that have not ended, in the feed's order."""
     today = now.astimezone(zone).date()
     kept = []
-    for event in icalendar.Calendar.from_ical(body).walk("VEVENT"):
+    for event in icalendar.Calendar.from_ical(body).events:
         if str(event["UID"]).startswith("notice-"):
             continue
-        end = event["DTEND"].dt
+        end = event.end
         if end > now if isinstance(end, datetime) else end > today:
             kept.append(event)
     return kept
 
 
 def local_day(event: icalendar.Event, zone: ZoneInfo) -> date:
-    start = event["DTSTART"].dt
+    start = event.start
     return start.astimezone(zone).date() if isinstance(start, datetime) else start
 
 

@@ -13,7 +13,7 @@ import httpx
 
 from tests.fixtures.app import RunningApp
 
-EPISODE_FIELDS = {
+EPISODE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "type": str,
     "show": str,
     "season": int,
@@ -26,7 +26,7 @@ EPISODE_FIELDS = {
     "trakt_id": int,
     "poster": (str, type(None)),
 }
-MOVIE_FIELDS = {
+MOVIE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "type": str,
     "title": str,
     "year": (int, type(None)),

@@ -181,7 +181,8 @@ def test_a_repeated_delete_request_ends_on_the_same_page(page: Page, web_app: We
     cookies = page.context.cookies()
     first = page.request.post(web_app.url + "/dashboard/delete", form={"csrf": csrf}, max_redirects=0)
     assert (first.status, first.headers["location"]) == (303, "/#notice")
-    page.context.add_cookies(cookies)  # the second click still carries the old session
+    # the second click still carries the old session
+    page.context.add_cookies([{"name": c["name"], "value": c["value"], "url": web_app.url} for c in cookies])
     second = page.request.post(web_app.url + "/dashboard/delete", form={"csrf": csrf}, max_redirects=0)
     assert (second.status, second.headers["location"]) == (303, "/#notice")
     assert web_app.sandbox.state.count("/oauth/revoke") == 1

@@ -69,8 +69,8 @@ def run_serving(main: Coroutine[Any, Any, None]) -> None:
     """Run a serving verb to completion on uvloop when it is installed (it is a dependency, through
     `uvicorn[standard]`), else on asyncio's own loop.
 
-    Why: with httptools (which uvicorn picks by itself when installed) uvloop served warm feeds and
-    304s 1.7x to 1.8x faster than h11 on asyncio, and cold feeds faster too (docs/performance.md).
+    Why: with httptools (which uvicorn picks by itself when installed) uvloop serves warm feeds, 304s
+    and cold feeds faster than h11 on asyncio (measured: docs/performance.md, "The server").
     uvicorn only picks the loop itself in `uvicorn.run`; our servers run inside a loop we start.
     """
     try:

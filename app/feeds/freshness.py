@@ -3,9 +3,9 @@
 Why: at steady state nearly every Trakt call is the refresher renewing a chunk of someone who polls,
 one call per chunk per TTL. What a person looks at in the coming days must be at most one TTL old,
 but chunks weeks or months ahead change rarely (a new episode date, a premiere moved), so they may
-live `FAR_FACTOR` TTLs: that halves a typical half-year feed's calls or better (`make bench`,
-benchmark 8). A far chunk never outlives the moment it comes within `NEAR_TERM` of today, so the
-freshness rule holds for near-term data however the two meet.
+live `FAR_FACTOR` TTLs, which cuts a typical half-year feed's calls severalfold (`make bench`,
+benchmark 8, prints by how much). A far chunk never outlives the moment it comes within `NEAR_TERM`
+of today, so the freshness rule holds for near-term data however the two meet.
 """
 
 from __future__ import annotations

@@ -126,12 +126,13 @@ class HotReader:
     """Single-row reads for the feed hot path, without what a session costs.
 
     Why it exists: a warm feed poll is one indexed read, and through an async session that read cost
-    ~0.5 ms (a thread hop per call for aiosqlite, BEGIN/ROLLBACK round trips for asyncpg), several
-    times the whole rest of the request. On SQLite the read runs synchronously on one autocommit
-    connection to the WAL database, where readers never wait for writers: the statement is compiled
-    once and the column types' own result processors decode the row, so values match what SQLAlchemy
-    would return (JSON decoded, aware datetimes), in microseconds. On PostgreSQL it uses autocommit
-    connections: one round trip per read. Writes never go through here.
+    several times the whole rest of the request (a thread hop per call for aiosqlite, BEGIN/ROLLBACK
+    round trips for asyncpg; docs/performance.md, "Each step's cost"). On SQLite the read runs
+    synchronously on one autocommit connection to the WAL database, where readers never wait for
+    writers: the statement is compiled once and the column types' own result processors decode the
+    row, so values match what SQLAlchemy would return (JSON decoded, aware datetimes), in
+    microseconds. On PostgreSQL it uses autocommit connections: one round trip per read. Writes never
+    go through here.
     """
 
     def __init__(self, url: str) -> None:

@@ -2,12 +2,12 @@
 
 Why: nearly every request is a calendar app re-polling a feed, and reading the feed row was most of what
 a warm poll cost. The read was there so that a rotated, revoked or edited feed changes on the very next
-request on every instance, so a remembered row is only trusted while something that costs about a
-microsecond vouches that nothing it came from has changed since it was read:
+request on every instance, so a remembered row is only trusted while a check far cheaper than that
+read vouches that nothing it came from has changed since it was read (docs/performance.md):
 
 - SQLite: `PRAGMA data_version` on the hot reader's connection. That connection never writes, and the
   value moves whenever any other connection commits: this process's own writes and other processes'
-  alike. Any commit forgets every row (coarse, but a re-read costs about 10 µs).
+  alike. Any commit forgets every row (coarse, but a re-read is one indexed read).
 - PostgreSQL: triggers (migration 0004_warm) `NOTIFY` the user id whenever a feed row, a user's name,
   time zone or data version, or a connection's status changes, whoever writes it; a LISTEN connection
   forgets that user's rows as the notification arrives. Rows are trusted only while that connection is

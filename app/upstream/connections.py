@@ -16,7 +16,7 @@ refresh token and our commit of the new pair, a crash loses the grant (the perso
 Writing after the answer on a fresh transaction puts that window behind whatever holds the database
 at that moment: a pool checkout, and on SQLite the one write lock, which the calendar's group writer
 and every other writer take in turn (plus the busy handler's sleeps of up to 100 ms between looks);
-kills landing 2 to 750 ms after the spend lost grants that way. Taking the lock first (SQLite `BEGIN
+kills landing in that window lost grants (figures: docs/performance.md). Taking the lock first (SQLite `BEGIN
 IMMEDIATE`; PostgreSQL `SELECT ... FOR UPDATE` of the one row) on a connection we hold across the
 call leaves only "parse the answer, one UPDATE, COMMIT" in the window, and the commit is the first
 thing done with the answer. It is safe because the wait it imposes is bounded and small: on

@@ -3,10 +3,10 @@
 Why: between Trakt spending a single-use refresh token and our commit of the new pair, a crash loses
 the person's grant. Taking the database lock before the spend leaves only "read the answer, UPDATE,
 COMMIT" in that window, but each of those steps resumes on the event loop, and the server's loop is
-busy with other requests: rendering a large feed or decoding a big calendar holds it for tens of
-milliseconds, and the durability suite measured windows of up to ~200 ms under load that way. Here
-nothing else runs on the loop, so each step waits at most for the interpreter to switch threads
-(5 ms by default) however busy the server is.
+busy with other requests: rendering a large feed or decoding a big calendar holds it, so under load
+the window grows with whatever else the server is doing (the durability suite's figures are in
+docs/performance.md). Here nothing else runs on the loop, so each step waits at most for the
+interpreter to switch threads (5 ms by default) however busy the server is.
 
 The lane has its own database engine (so the write never waits for the shared pool) and its own HTTP
 client; both are made inside its loop on first use, since neither may cross event loops.

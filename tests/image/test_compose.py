@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -128,6 +129,11 @@ def _https_ok(url: str) -> httpx.Response | None:
     return response if response.status_code == 200 else None
 
 
+def _healthy(container: str) -> bool | None:
+    """A probe for `wait_for`: True once Docker's health check passes."""
+    return inspect(container, "{{.State.Health.Status}}") == "healthy" or None
+
+
 def test_two_instances_on_postgres_come_up_behind_caddy_with_https(postgres_stack: tuple[Path, str]) -> None:
     folder, url = postgres_stack
     ready = wait_for(
@@ -138,7 +144,7 @@ def test_two_instances_on_postgres_come_up_behind_caddy_with_https(postgres_stac
         name = _compose(folder, "compose.postgres.yaml", "ps", "-q", service).strip()
         wait_for(
             f"{service} healthy",
-            lambda name=name: inspect(name, "{{.State.Health.Status}}") == "healthy" or None,
+            partial(_healthy, name),
             timeout=120,
         )
         restarts = inspect(name, "{{.RestartCount}}")
