@@ -5,11 +5,13 @@ handler, so the app's records were lost below WARNING, and its access log printe
 Now every record (uvicorn's included) goes through one formatter chosen by `AIRDATE_LOG_FORMAT`;
 `json` gives one object per line for log collectors, with access records as named fields.
 
-Why lines are written in batches: with one write (a system call) and one pass through the standard
-formatter per line, the log cost a warm poll about as much as the rest of the request; see
-docs/performance.md. Lines wait at most `FLUSH_SECONDS` in memory, a warning or worse is written at
-once with everything before it, and the handler is flushed at exit (`logging.shutdown`, which runs
-when `airdate serve` stops on SIGTERM or Ctrl-C), so no line is lost on a clean stop.
+Why access lines are written in batches: with one write (a system call) and one pass through the
+standard formatter per line, the access log cost a warm poll about as much as the rest of the
+request; see docs/performance.md. Access lines wait at most `FLUSH_SECONDS` in memory; any other
+record (start-up and shutdown lines, warnings, the app's own messages: a few per minute) is written at
+once with everything before it. So the server's last lines on a stop write out every access line
+before them, also in a `--workers` process, which uvicorn ends by re-raising the signal (no exit
+handlers run there); in a single process `logging.shutdown` flushes at exit as well.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class TextFormatter(logging.Formatter):
 
 
 class _Handler(logging.StreamHandler[IO[str]]):
-    """Ours, so configuring twice replaces it instead of printing every line twice; it writes the
+    """Ours, so configuring twice replaces it instead of printing every line twice; it writes access
     lines in batches (see the module docstring), from a flusher thread at most `FLUSH_SECONDS` apart.
     """
 
@@ -96,7 +98,7 @@ class _Handler(logging.StreamHandler[IO[str]]):
         except Exception:
             self.handleError(record)
             return
-        if record.levelno >= logging.WARNING or len(self._pending) >= BATCH_LINES:
+        if record.name != ACCESS_LOGGER or len(self._pending) >= BATCH_LINES:
             self.flush()
 
     def flush(self) -> None:
