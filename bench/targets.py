@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from app.core.config import Settings
 from app.sandbox import create_sandbox
+from app.web.access_log import AccessLog
 from app.web.app import create_app
+from app.web.logs import configure as configure_logging
+from app.web.metrics import RequestCounter
 
 BODY_FILE = "BENCH_BODY_FILE"
 HEADERS_FILE = "BENCH_HEADERS_FILE"
@@ -39,6 +44,18 @@ def sandbox() -> Starlette:
 
 def bare() -> Starlette:
     """Serve one feed's bytes from memory: 200 with the body, or an empty 304 on its ETag."""
+    return _bare([])
+
+
+def bare_logged() -> Starlette:
+    """The bare app plus what `airdate serve` does for every request besides the product's own work:
+    its access log, configured as serve configures it, and its request counts. Its ratio to the bare
+    app is the most the app's ratio can reach on the machine the benchmark runs on."""
+    configure_logging("text")
+    return _bare([Middleware(AccessLog), Middleware(RequestCounter, counts=Counter())])
+
+
+def _bare(middleware: list[Middleware]) -> Starlette:
     body = Path(os.environ[BODY_FILE]).read_bytes()
     headers: dict[str, str] = json.loads(Path(os.environ[HEADERS_FILE]).read_text())
     etag = headers["ETag"]
@@ -51,4 +68,5 @@ def bare() -> Starlette:
     async def healthz(request: Request) -> Response:
         return Response("ok\n")
 
-    return Starlette(routes=[Route("/feeds/{token}.ics", feed), Route("/healthz", healthz)])
+    routes = [Route("/feeds/{token}.ics", feed), Route("/healthz", healthz)]
+    return Starlette(routes=routes, middleware=middleware)

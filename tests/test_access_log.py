@@ -7,10 +7,12 @@ pin down the route names and what a logged request costs.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,8 @@ from app.core.config import Settings
 from app.store.secrets import new_feed_token
 from app.web.access_log import ACCESS_LOGGER, AccessLog
 from app.web.app import create_app
+from app.web.logs import FLUSH_SECONDS
+from app.web.logs import configure as configure_logging
 from tests.fixtures.app import connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import env_for, running
@@ -99,6 +103,97 @@ def test_json_log_lines_carry_the_fields(settings: Settings, sandbox: RunningSan
     first = access[0]
     assert (first["method"], first["route"], first["status"]) == ("GET", "/feeds/{token}.ics", 200)
     assert first["bytes"] > 0 and first["duration_ms"] >= 0
+
+
+def test_a_burst_of_polls_is_logged_line_for_line_by_the_time_serve_stops(
+    settings: Settings, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Lines are written in batches: every one of them must still be out once SIGTERM stops serve,
+    however recently it was logged."""
+    sandbox.clock.set(datetime.now(UTC))
+    token = asyncio.run(connect(settings, sandbox.clock)).token
+    polls = 300
+
+    async def burst(url: str) -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as client:
+
+            async def poll_many(count: int) -> list[int]:
+                return [(await client.get(url)).status_code for _ in range(count)]
+
+            done = await asyncio.gather(*(poll_many(polls // 4) for _ in range(4)))
+        return [status for statuses in done for status in statuses]
+
+    with running(["serve", "--port", "0"], env_for(settings), tmp_path, "Airdate serving on") as run:
+        statuses = asyncio.run(burst(f"{run.url}/feeds/{token}.ics"))
+    assert statuses == [200] * polls
+    polled = " airdate.access: GET /feeds/{token}.ics 200 "
+    lines = [line for line in run.output.splitlines() if polled in line]
+    assert len(lines) == polls, run.output[-2000:]
+
+
+class _Stream(io.StringIO):
+    """A log stream that records each write, to tell one batched write from one write per line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.fixture
+def log_stream() -> Iterator[_Stream]:
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    stream = _Stream()
+    configure_logging("text", stream=stream)
+    yield stream
+    for handler in root.handlers:
+        if handler not in saved[1]:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(saved[0])
+
+
+def test_lines_wait_at_most_the_flush_interval_and_are_written_together(log_stream: _Stream) -> None:
+    log = logging.getLogger(ACCESS_LOGGER)
+    for number in range(100):
+        log.info("line %d", number)
+    deadline = time.monotonic() + FLUSH_SECONDS * 10
+    while log_stream.getvalue().count("\n") < 100 and time.monotonic() < deadline:
+        time.sleep(FLUSH_SECONDS / 4)
+    lines = log_stream.getvalue().splitlines()
+    assert [line.rsplit(": ", 1)[1] for line in lines] == [f"line {number}" for number in range(100)]
+    assert log_stream.writes < 10  # batches, not a write per line
+    # The text formatter writes exactly what logging's own Formatter writes for the same format.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO airdate\.access: line 0", lines[0])
+
+
+def test_any_other_record_is_written_at_once_with_the_access_lines_before_it(log_stream: _Stream) -> None:
+    """uvicorn's last lines in a --workers process come just before it re-raises the stop signal,
+    when no exit handler runs: they must carry every access line out with them."""
+    logging.getLogger(ACCESS_LOGGER).info("before")
+    logging.getLogger("airdate.test").info("Application shutdown complete.")
+    lines = log_stream.getvalue().splitlines()  # no wait: the second record flushed both
+    assert [line.rsplit(": ", 1)[1] for line in lines] == ["before", "Application shutdown complete."]
+
+
+def test_exceptions_are_formatted_as_logging_formats_them(log_stream: _Stream) -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("airdate.test").exception("failed")
+    text = log_stream.getvalue()
+    assert "ERROR airdate.test: failed\nTraceback (most recent call last):" in text
+    assert text.rstrip().endswith("ValueError: boom")
+
+
+def test_logging_shutdown_writes_what_is_waiting(log_stream: _Stream) -> None:
+    logging.getLogger(ACCESS_LOGGER).info("last words")
+    logging.shutdown()  # what runs at interpreter exit
+    assert "last words" in log_stream.getvalue()
 
 
 class _Capture(logging.Handler):
