@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
-from typing import Literal, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -35,8 +35,8 @@ from icalendar import vDuration, vText
 
 from app import __version__
 from app.domain.entries import Entry, Episode, Release, ReleaseKind, Show
-
-PosterKey = tuple[Literal["show", "movie"], int]
+from app.domain.posterkey import PosterKey as PosterKey
+from app.domain.posterkey import poster_key
 
 PRODID = f"-//Airdate//Airdate {__version__}//EN"
 DEFAULT_RUNTIME = timedelta(minutes=60)
@@ -281,7 +281,7 @@ class _Builder:
         kind_label = RELEASE_LABELS[release.kind]
         summary = title if release.kind == "theatrical" else f"{title} · {kind_label}"
         url = f"{TRAKT}/movies/{_path(movie.slug, movie.trakt_id)}"
-        image = self._image(("movie", movie.trakt_id))
+        image = self._image(poster_key(movie))
         description = self._describe(
             self._overview(movie.overview), f"Trakt: {url}", self._poster_line(image)
         )
@@ -332,7 +332,7 @@ class _Builder:
     ) -> Event:
         """What an episode and a drop share: timing, all-day mode, network, poster, links, categories."""
         network = _line(show.network or "") or None
-        image = self._image(("show", show.trakt_id))
+        image = self._image(poster_key(show))
         start: datetime | date
         end: datetime | date
         if self._options.all_day_episodes:

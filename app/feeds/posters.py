@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +32,7 @@ from app.core.clock import Clock, Sleep
 from app.core.errors import UpstreamError
 from app.core.singleflight import SingleFlight
 from app.domain.entries import Entry, Episode
+from app.domain.posterkey import PosterKey, poster_key
 from app.store.engine import upsert
 from app.store.groupwrite import GroupWriter
 from app.store.leases import BatchedLeases, wait_for_release
@@ -40,7 +41,6 @@ from app.upstream.tmdb import IdSource, MediaType, NotFound, TmdbClient
 
 log = logging.getLogger(__name__)
 
-PosterKey = tuple[Literal["show", "movie"], int]  # equals app.feeds.ics.PosterKey: ("show", show.trakt_id)
 CacheKey = tuple[str, str, str]  # (media_type, id_source, external_id), the media_cache primary key
 Answer = tuple[int | None, str | None]  # what TMDB said: (TMDB id, poster path); (None, None) = unknown
 _KEY_COLUMNS = (MediaItem.media_type, MediaItem.id_source, MediaItem.external_id)
@@ -372,9 +372,9 @@ def _is(key: CacheKey) -> ColumnElement[bool]:
 def _title(entry: Entry) -> _Title:
     if isinstance(entry, Episode):
         show = entry.show
-        return _Title(("show", show.trakt_id), "tv", show.tmdb_id, show.imdb_id, show.tvdb_id)
+        return _Title(poster_key(show), "tv", show.tmdb_id, show.imdb_id, show.tvdb_id)
     movie = entry.movie
-    return _Title(("movie", movie.trakt_id), "movie", movie.tmdb_id, movie.imdb_id, None)
+    return _Title(poster_key(movie), "movie", movie.tmdb_id, movie.imdb_id, None)
 
 
 def _searchable(title: _Title) -> bool:
