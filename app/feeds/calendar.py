@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.clock import Clock, Sleep
 from app.core.errors import RateLimited, UpstreamError
 from app.core.singleflight import SingleFlight
+from app.core.tasks import Background
 from app.domain.drops import DropLog
 from app.domain.entries import Entry, Episode, parse_episodes, parse_releases
 from app.domain.sources import SOURCES, Source
@@ -181,7 +182,7 @@ class CalendarService:
         self._sleep = sleep
         self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
         self._answers: GroupWriter[_Answer] = GroupWriter(self._store)
-        self._background: set[asyncio.Future[Any]] = set()
+        self._background = Background("calendar refresh")
 
     async def entries(
         self, user_id: int, sources: Sequence[Source], window: Window, *, ignore_watched: bool = False
@@ -208,9 +209,8 @@ class CalendarService:
                 c for c in stale if _outside_backoff(row := rows[c.row_key], now) and not _leased(row, now)
             ]
             waited = [c for c in missing if _outside_backoff(rows.get(c.row_key), now)]
-            started = list(map(asyncio.ensure_future, self._refreshes(background + waited, now)))
-            for call in started[: len(background)]:
-                self._keep(call)
+            # Both kinds run to the end whatever happens to this request; only the missing are awaited.
+            started = [self._background.start(call) for call in self._refreshes(background + waited, now)]
             calls = started[len(background) :]
             if calls:
                 outcomes = await self._wait(calls, has_data=len(missing) < len(chunks))
@@ -239,22 +239,14 @@ class CalendarService:
 
     async def drain(self) -> None:
         """Wait for background refreshes to finish (shutdown, and tests that inspect their effect)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.drain()
 
     # -- fetching -------------------------------------------------------------------------------
 
     async def _wait(self, calls: Sequence[asyncio.Future[Outcome]], *, has_data: bool) -> list[Outcome]:
         """Wait for the fetches, but never past the budget when there is something to answer with."""
-        for call in calls:  # whatever happens to this request, the fetches run to the end
-            self._keep(call)
         done, _ = await asyncio.wait(calls, timeout=self._wait_budget if has_data else None)
         return [call.result() for call in done]
-
-    def _keep(self, task: asyncio.Future[Any]) -> None:
-        """Hold a reference until the task ends, so the event loop cannot garbage-collect it midway."""
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     def _refreshes(self, chunks: Sequence[_Chunk], due_before: datetime) -> list[Awaitable[Outcome]]:
         """One refresh per chunk, joining any already running in this process; new ones lease together."""

@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.clock import Clock, Sleep
 from app.core.errors import UpstreamError
 from app.core.singleflight import SingleFlight
+from app.core.tasks import Background
 from app.domain.entries import Entry, Episode
 from app.domain.posterkey import PosterKey, poster_key
 from app.store.engine import upsert
@@ -122,7 +123,7 @@ class PosterService:
         self._asks: SingleFlight[CacheKey, _Cached] = SingleFlight()
         # A cold feed's dozen lookups answer at about the same time; one writer stores them together.
         self._writes: GroupWriter[dict[str, Any]] = GroupWriter(self._store)
-        self._background: set[asyncio.Future[Any]] = set()
+        self._background = Background("poster lookup")
 
     async def posters(self, entries: Iterable[Entry]) -> tuple[dict[PosterKey, str], bool]:
         """(poster URL per show/movie, complete?): complete is False when some lookup failed or ran late."""
@@ -134,15 +135,13 @@ class PosterService:
         deadline = loop.time() + self._timeout
         cached = await self._load([title.first_cache_key() for title in titles.values()])
         leases: BatchedLeases[CacheKey] = BatchedLeases(self._take_leases)
-        lookups = {
-            key: asyncio.ensure_future(
+        lookups = {  # those that miss the deadline go on in the background and fill the cache
+            key: self._background.start(
                 self._flight.run(key, partial(self._lookup, tmdb, title, cached, leases))
             )
             for key, title in titles.items()
         }
         done, pending = await asyncio.wait(lookups.values(), timeout=max(0.0, deadline - loop.time()))
-        for task in pending:
-            self._keep(task)
         urls: dict[PosterKey, str] = {}
         complete = not pending
         for key, task in lookups.items():
@@ -156,13 +155,7 @@ class PosterService:
 
     async def drain(self) -> None:
         """Wait for lookups that outlived their request (shutdown, and tests that inspect the cache)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-
-    def _keep(self, task: asyncio.Future[Any]) -> None:
-        """Hold a reference until the task ends, so the event loop cannot garbage-collect it midway."""
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        await self._background.drain()
 
     async def _lookup(
         self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[CacheKey]
