@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,7 +38,7 @@ from app.domain.sources import SOURCES, Source
 from app.feeds import freshness
 from app.store.engine import upsert
 from app.store.groupwrite import GroupWriter
-from app.store.leases import BatchedLeases, wait_for_release
+from app.store.leases import BatchedLeases, Patience
 from app.store.ratelimits import TraktLimits
 from app.store.tables import CalendarChunk, User
 from app.upstream.connections import STATUS_OK, ConnectionService, NeedsReconnect
@@ -178,8 +177,8 @@ class CalendarService:
         self._stale_if_error = stale_if_error
         self._wait_budget = wait_budget
         self._lease = lease
-        self._poll_interval = poll_interval
-        self._sleep = sleep
+        # Lost a lease on a chunk we have no data for: wait for the winner, within the wait budget.
+        self._patience = Patience(wait_budget, poll_interval, sleep)
         self._flight: SingleFlight[_Chunk, Outcome] = SingleFlight()
         self._answers: GroupWriter[_Answer] = GroupWriter(self._store)
         self._background = Background("calendar refresh")
@@ -261,7 +260,8 @@ class CalendarService:
         """Fetch one chunk if this process wins its lease; never raises (it often runs unobserved)."""
         try:
             if not await leases.won(chunk):
-                await self._await_other(chunk)
+                # We may have no data at all: give the winner (maybe another process) time to store.
+                await self._patience.released(partial(self._awaiting, chunk))
                 return "skipped"
             return await self._fetch(chunk)
         except Exception:
@@ -338,20 +338,8 @@ class CalendarService:
                     keys.difference_update(mine)
         return {chunk for chunk in ordered if chunk.key in keys}
 
-    async def _await_other(self, chunk: _Chunk) -> None:
-        """Lost the lease: when we have no data, give the winner (maybe another process) time to store.
-
-        For at most the wait budget, not the lease: the winner may be a process that died holding
-        it, and its lease must not hold a feed request until it lapses.
-        """
-        await wait_for_release(
-            partial(self._awaiting, chunk),
-            polls=max(1, math.ceil(self._wait_budget / self._poll_interval)),
-            interval=self._poll_interval,
-            sleep=self._sleep,
-        )
-
     async def _awaiting(self, chunk: _Chunk) -> bool:
+        """Whether another process holds the lease of a row that has no data yet."""
         async with self._sessions() as session:
             row = await session.scalar(select(CalendarChunk).where(chunk.where()))
         return row is not None and row.payload is None and _leased(row, self._clock())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ from app.domain.entries import Entry, Episode
 from app.domain.posterkey import PosterKey, poster_key
 from app.store.engine import upsert
 from app.store.groupwrite import GroupWriter
-from app.store.leases import BatchedLeases, wait_for_release
+from app.store.leases import BatchedLeases, Patience
 from app.store.tables import MediaItem
 from app.upstream.tmdb import IdSource, MediaType, NotFound, TmdbClient
 
@@ -113,9 +112,8 @@ class PosterService:
         self._miss_ttl = miss_ttl
         self._timeout = timeout
         self._lease = lease
-        self._poll_interval = poll_interval
-        self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
-        self._sleep = sleep
+        # Lost a lease: the winner has until its lease lapses; we run behind the caller's deadline.
+        self._patience = Patience(lease.total_seconds(), poll_interval, sleep)
         # A row answered within the shortest lifetime is fresh whatever it holds: no lease for it.
         self._shortest_ttl = min(ttl, miss_ttl, NO_POSTER_TTL)
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_LOOKUPS)
@@ -226,12 +224,7 @@ class PosterService:
     ) -> _Cached:
         """Ask TMDB if this process wins the lease, else wait for the winner's row."""
         if not await leases.won(key):
-            await wait_for_release(
-                partial(self._leased, key),
-                polls=self._max_polls,
-                interval=self._poll_interval,
-                sleep=self._sleep,
-            )
+            await self._patience.released(partial(self._leased, key))
             row = await self._read(key)
             if row is None or not self._fresh(key, row):
                 raise _Unsettled(key)
