@@ -13,7 +13,7 @@ import httpx
 import icalendar
 import pytest
 
-from app.feeds.freshness import FAR_FACTOR
+from app.feeds.calendar.freshness import FAR_FACTOR
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.waiting import eventually_blocking

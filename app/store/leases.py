@@ -2,10 +2,10 @@
 
 Why in the database: instances (and `serve --workers`) share nothing but the database, so a lease
 column on the cached row is what lets exactly one process call Trakt for a calendar chunk, or TMDB for
-a poster, while the others wait for its answer instead of repeating the call. The cache modules own
-their SQL (which rows, what "due" means); this module owns the two patterns they share: taking
-many leases in one write, and waiting (boundedly) for the winner. The token refresh of
-`app.upstream.connections` waits the same way on its connection row.
+a poster, while the others wait for its answer instead of repeating the call. The stores of those
+rows (`app.store.chunks`, `app.store.media`) own their SQL: which rows, what "due" means. This module
+owns the two patterns they share: taking many leases in one write, and waiting (boundedly) for the
+winner. The token refresh of `app.upstream.connections` waits the same way on its connection row.
 """
 
 from __future__ import annotations

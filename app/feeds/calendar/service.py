@@ -31,7 +31,7 @@ from app.core.singleflight import SingleFlight
 from app.core.tasks import Background
 from app.domain.drops import DropLog
 from app.domain.sources import Source
-from app.feeds import freshness
+from app.feeds.calendar import freshness
 from app.feeds.calendar.grid import Chunk, Window, window_chunks
 from app.feeds.calendar.plan import CalendarResult, assemble, plan, retry_delay
 from app.store.chunks import ChunkKey, ChunkStore, Fetched
