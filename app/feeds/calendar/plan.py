@@ -72,6 +72,7 @@ def usable(row: ChunkRow | None, now: datetime, stale_if_error: timedelta) -> bo
 
 
 def state(row: ChunkRow | None, now: datetime, stale_if_error: timedelta) -> State:
+    """One chunk's state; a backoff only matters to chunks that would otherwise call Trakt."""
     has_data = usable(row, now, stale_if_error)
     if has_data and row is not None and row.expires_at is not None and row.expires_at > now:
         return State.FRESH
@@ -81,6 +82,7 @@ def state(row: ChunkRow | None, now: datetime, stale_if_error: timedelta) -> Sta
 
 
 def plan(chunks: Sequence[Chunk], rows: Rows, now: datetime, stale_if_error: timedelta) -> Plan:
+    """What a request for `chunks` does, given their rows as loaded at `now`."""
     states = {chunk: state(rows.get(chunk.key), now, stale_if_error) for chunk in chunks}
     return Plan(
         states=states,
