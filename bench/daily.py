@@ -6,8 +6,8 @@ One user's feed is polled the way calendar apps poll (Google every 12 hours, App
 Thunderbird every 30 minutes) while the refresher runs every minute, all in this process on a
 simulated clock: a day to settle, then a measured day. The baseline is one call per chunk of the
 window per TTL; the target is at least 2x fewer, with near-term data (chunks within
-`app.feeds.freshness.NEAR_TERM` of today) never older than the TTL at any poll. The same day is also run
-without the refresh plan (every chunk one TTL) to show what the plan saves.
+`app.feeds.calendar.freshness.NEAR_TERM` of today) never older than the TTL at any poll. The same day
+is also run without the refresh plan (every chunk one TTL) to show what the plan saves.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.feeds import freshness
-from app.feeds.calendar import Window, chunks_for
+from app.feeds.calendar import Window, chunks_for, freshness
 from app.services.container import Services, open_services
 from app.store.tables import CalendarChunk
 from bench.lab import TYPICAL_FEED, USER_TZ, Deployment, Lab

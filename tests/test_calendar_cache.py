@@ -7,8 +7,7 @@ are the short lease polls and the sandbox's scripted delays.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
-from itertools import pairwise
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.entries import Episode, Release
 from app.domain.sources import SOURCES
-from app.feeds.calendar import CHUNK_DAYS, EPOCH, CalendarResult, Window, chunks_for
+from app.feeds.calendar import CalendarResult, Window, chunks_for
 from app.store.engine import create_engine, create_session_factory
 from app.store.tables import CalendarChunk, User
 from tests.support.rig import Rig, data_version
@@ -35,41 +34,6 @@ def expected_episode_ids(rig: Rig, window: Window) -> set[int]:
 
 def episode_ids(result: CalendarResult) -> list[int]:
     return [entry.trakt_id for entry in result.entries if isinstance(entry, Episode)]
-
-
-# -- the grid --------------------------------------------------------------------------------------
-
-
-def test_chunks_sit_on_one_grid_and_cover_the_window_instants() -> None:
-    for start, end, tz in [
-        (date(2026, 11, 18), date(2026, 12, 25), NEW_YORK),
-        (date(2026, 1, 1), date(2026, 12, 31), ZoneInfo("Asia/Tokyo")),
-        (date(2026, 3, 1), date(2026, 3, 1), ZoneInfo("UTC")),
-    ]:
-        window = Window(start, end, tz)
-        chunks = chunks_for(window)
-        first, after = window.instants()
-        assert all((begin - EPOCH).days % CHUNK_DAYS == 0 and days == CHUNK_DAYS for begin, days in chunks)
-        assert [b for b, _ in chunks] == sorted({b for b, _ in chunks})
-        assert all(b2 - b1 == timedelta(days=CHUNK_DAYS) for (b1, _), (b2, _) in pairwise(chunks))
-        assert chunks[0][0] <= first.date()
-        assert (after - timedelta(microseconds=1)).date() < chunks[-1][0] + timedelta(days=CHUNK_DAYS)
-
-
-def test_local_edges_reach_into_the_neighbouring_utc_days() -> None:
-    """New York's last evening is the next UTC day; Tokyo's first morning is the previous one."""
-    grid_end = EPOCH + timedelta(days=CHUNK_DAYS * 300)  # a chunk starts here
-    new_york = chunks_for(Window(grid_end - timedelta(days=5), grid_end - timedelta(days=1), NEW_YORK))
-    assert [begin for begin, _ in new_york] == [grid_end - timedelta(days=CHUNK_DAYS), grid_end]
-    tokyo = chunks_for(Window(grid_end, grid_end + timedelta(days=3), ZoneInfo("Asia/Tokyo")))
-    assert [begin for begin, _ in tokyo] == [grid_end - timedelta(days=CHUNK_DAYS), grid_end]
-
-
-def test_overlapping_windows_of_different_days_share_chunks() -> None:
-    today = date(2026, 11, 25)
-    monday = set(chunks_for(Window(today - timedelta(days=7), today + timedelta(days=60), NEW_YORK)))
-    tuesday = set(chunks_for(Window(today - timedelta(days=6), today + timedelta(days=61), NEW_YORK)))
-    assert len(monday & tuesday) >= len(monday) - 1
 
 
 # -- fetching and serving ------------------------------------------------------------------------------

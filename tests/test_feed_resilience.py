@@ -16,7 +16,7 @@ import icalendar
 import pytest
 
 from app.domain.options import FeedOptions
-from app.feeds.freshness import FAR_FACTOR
+from app.feeds.calendar.freshness import FAR_FACTOR
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.waiting import eventually_blocking

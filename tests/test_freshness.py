@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from app.feeds.freshness import FAR_FACTOR, NEAR_TERM, expires_at
+from app.feeds.calendar.freshness import FAR_FACTOR, NEAR_TERM, expires_at
 from tests.support.world import TTL, World
 
 NOW = datetime(2026, 12, 6, 10, 30, tzinfo=UTC)

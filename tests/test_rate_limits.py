@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from app.core.errors import RateLimited
 from app.feeds.calendar import Window, chunks_for
-from app.feeds.freshness import FAR_FACTOR
+from app.feeds.calendar.freshness import FAR_FACTOR
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import TraktLimits
 from app.store.tables import TraktLimit, User
@@ -52,7 +52,7 @@ async def stale_cache_of_two_users(world: World) -> tuple[int, Window]:
     for user_id in (world.user_id, other):
         await add_feed(world.rig, user_id, world.rig.clock())
         await world.calendar.entries(user_id, [SHOWS], window)
-    # Past every chunk's lifetime, far ones included (app.feeds.freshness gives those several TTLs).
+    # Past every chunk's lifetime, far ones included (app.feeds.calendar.freshness gives those several TTLs).
     world.rig.clock.advance(FAR_FACTOR * TTL.total_seconds() + 1)
     return other, window
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.feeds.calendar import CHUNK_DAYS, chunks_for
-from app.feeds.freshness import NEAR_TERM
+from app.feeds.calendar.freshness import NEAR_TERM
 from app.store.engine import create_engine, create_session_factory
 from app.store.tables import CalendarChunk
 from app.workers.refresher import Refresher
@@ -34,7 +34,7 @@ def refresher(world: World) -> Refresher:
 async def cached_window_near_expiry(world: World) -> int:
     """Fill the cache for a polled feed, then move to just inside the refresh margin; returns chunks.
 
-    The window stays within the near term, where every chunk lives one TTL (app.feeds.freshness)."""
+    The window stays within the near term, where every chunk lives one TTL (app.feeds.calendar.freshness)."""
     await add_feed(world.rig, world.user_id, world.rig.clock())
     window = world.window(before=0, after=NEAR_DAYS)
     await world.entries(window)

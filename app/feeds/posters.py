@@ -10,45 +10,38 @@ Only TMDB's 404 is remembered as a miss; an outage is not, so posters come back 
 Why leases: instances (and workers) asked for the same cold feed at once would each find the cache
 empty and ask TMDB about every title. As with calendar chunks, a process leases the rows it is about
 to ask about (one transaction per batch, see `app.store.leases`), and the others wait for the winner's
-answer instead of repeating the call.
+answer instead of repeating the call. The rows, and every statement about them, are `app.store.media`;
+this module is the lookup: which id to ask TMDB by, and how long each kind of answer holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.clock import Clock, Sleep
 from app.core.errors import UpstreamError
 from app.core.singleflight import SingleFlight
+from app.core.tasks import Background
 from app.domain.entries import Entry, Episode
-from app.store.engine import upsert
+from app.domain.posterkey import PosterKey, poster_key
 from app.store.groupwrite import GroupWriter
-from app.store.leases import BatchedLeases, wait_for_release
-from app.store.tables import MediaItem
+from app.store.leases import BatchedLeases, Patience
+from app.store.media import MediaKey, MediaRow, MediaStore
 from app.upstream.tmdb import IdSource, MediaType, NotFound, TmdbClient
 
 log = logging.getLogger(__name__)
 
-PosterKey = tuple[Literal["show", "movie"], int]  # equals app.feeds.ics.PosterKey: ("show", show.trakt_id)
-CacheKey = tuple[str, str, str]  # (media_type, id_source, external_id), the media_cache primary key
 Answer = tuple[int | None, str | None]  # what TMDB said: (TMDB id, poster path); (None, None) = unknown
-_KEY_COLUMNS = (MediaItem.media_type, MediaItem.id_source, MediaItem.external_id)
-_KEY_NAMES = ("media_type", "id_source", "external_id")
 
 MAX_CONCURRENT_LOOKUPS = 8  # TMDB allows ~50 requests/s; a feed must not burst past that alone
 NO_POSTER_TTL = timedelta(days=1)  # TMDB knows the title but has no poster yet: ask again sooner
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # fetched_at of a row leased before any answer: not fresh
 
 
 class _Unsettled(Exception):
@@ -74,21 +67,14 @@ class _Title:
             found.append(("tvdb", str(self.tvdb_id)))
         return found
 
-    def first_cache_key(self) -> CacheKey:
+    def first_cache_key(self) -> MediaKey:
         if self.tmdb_id is not None:
-            return self.media_type, "tmdb", str(self.tmdb_id)
+            return MediaKey(self.media_type, "tmdb", str(self.tmdb_id))
         source, external = self.external_ids()[0]
-        return self.media_type, source, external
+        return MediaKey(self.media_type, source, external)
 
 
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    tmdb_id: int | None
-    poster_path: str | None
-    fetched_at: datetime
-
-
-_Rows = dict[CacheKey, _Cached | None]  # the rows one call loaded; None = known to be absent
+_Rows = dict[MediaKey, MediaRow | None]  # the rows one call loaded; None = known to be absent
 
 
 class PosterService:
@@ -105,24 +91,23 @@ class PosterService:
         poll_interval: float = 0.05,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._sessions = session_factory
+        self._media = MediaStore(session_factory, clock)
         self._tmdb = tmdb
         self._clock = clock
         self._ttl = ttl
         self._miss_ttl = miss_ttl
         self._timeout = timeout
         self._lease = lease
-        self._poll_interval = poll_interval
-        self._max_polls = max(1, math.ceil(lease.total_seconds() / poll_interval))
-        self._sleep = sleep
+        # Lost a lease: the winner has until its lease lapses; we run behind the caller's deadline.
+        self._patience = Patience(lease.total_seconds(), poll_interval, sleep)
         # A row answered within the shortest lifetime is fresh whatever it holds: no lease for it.
         self._shortest_ttl = min(ttl, miss_ttl, NO_POSTER_TTL)
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_LOOKUPS)
         self._flight: SingleFlight[PosterKey, tuple[str | None, bool]] = SingleFlight()
-        self._asks: SingleFlight[CacheKey, _Cached] = SingleFlight()
+        self._asks: SingleFlight[MediaKey, MediaRow] = SingleFlight()
         # A cold feed's dozen lookups answer at about the same time; one writer stores them together.
-        self._writes: GroupWriter[dict[str, Any]] = GroupWriter(self._store)
-        self._background: set[asyncio.Future[Any]] = set()
+        self._writes: GroupWriter[tuple[MediaKey, MediaRow]] = GroupWriter(self._media.store)
+        self._background = Background("poster lookup")
 
     async def posters(self, entries: Iterable[Entry]) -> tuple[dict[PosterKey, str], bool]:
         """(poster URL per show/movie, complete?): complete is False when some lookup failed or ran late."""
@@ -132,17 +117,15 @@ class PosterService:
             return {}, True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        cached = await self._load([title.first_cache_key() for title in titles.values()])
-        leases: BatchedLeases[CacheKey] = BatchedLeases(self._take_leases)
-        lookups = {
-            key: asyncio.ensure_future(
+        cached = await self._media.load([title.first_cache_key() for title in titles.values()])
+        leases: BatchedLeases[MediaKey] = BatchedLeases(self._take_leases)
+        lookups = {  # those that miss the deadline go on in the background and fill the cache
+            key: self._background.start(
                 self._flight.run(key, partial(self._lookup, tmdb, title, cached, leases))
             )
             for key, title in titles.items()
         }
         done, pending = await asyncio.wait(lookups.values(), timeout=max(0.0, deadline - loop.time()))
-        for task in pending:
-            self._keep(task)
         urls: dict[PosterKey, str] = {}
         complete = not pending
         for key, task in lookups.items():
@@ -156,16 +139,10 @@ class PosterService:
 
     async def drain(self) -> None:
         """Wait for lookups that outlived their request (shutdown, and tests that inspect the cache)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-
-    def _keep(self, task: asyncio.Future[Any]) -> None:
-        """Hold a reference until the task ends, so the event loop cannot garbage-collect it midway."""
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        await self._background.drain()
 
     async def _lookup(
-        self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[CacheKey]
+        self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[MediaKey]
     ) -> tuple[str | None, bool]:
         """(poster path or None, whether the answer is final); never raises, it may run unobserved."""
         try:
@@ -183,7 +160,7 @@ class PosterService:
         return None, False
 
     async def _poster_path(
-        self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[CacheKey]
+        self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[MediaKey]
     ) -> str | None:
         """Through the cache: find the TMDB id when Trakt lacks it, then the title's details.
 
@@ -195,18 +172,18 @@ class PosterService:
             tmdb_id = await self._find(tmdb, title, cached, leases)
             if tmdb_id is None:
                 return None
-        key: CacheKey = (title.media_type, "tmdb", str(tmdb_id))
+        key = MediaKey(title.media_type, "tmdb", str(tmdb_id))
         row = await self._cached(key, cached)
         if row is None or not self._fresh(key, row):
             row = await self._answer(leases, key, partial(_details, tmdb, title.media_type, tmdb_id))
         return row.poster_path
 
     async def _find(
-        self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[CacheKey]
+        self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[MediaKey]
     ) -> int | None:
         """The TMDB id by IMDb id, then TVDB id; each answer (found or not) is cached."""
         for source, external in title.external_ids():
-            key: CacheKey = (title.media_type, source, external)
+            key = MediaKey(title.media_type, source, external)
             row = await self._cached(key, cached)
             if row is None or not self._fresh(key, row):
                 row = await self._answer(
@@ -217,29 +194,24 @@ class PosterService:
         return None
 
     async def _answer(
-        self, leases: BatchedLeases[CacheKey], key: CacheKey, ask: Callable[[], Awaitable[Answer]]
-    ) -> _Cached:
+        self, leases: BatchedLeases[MediaKey], key: MediaKey, ask: Callable[[], Awaitable[Answer]]
+    ) -> MediaRow:
         """TMDB's answer for `key`, asked by one of all the processes that want it at once."""
         return await self._asks.run(key, partial(self._start, leases, key, ask))
 
     def _start(
-        self, leases: BatchedLeases[CacheKey], key: CacheKey, ask: Callable[[], Awaitable[Answer]]
-    ) -> Awaitable[_Cached]:
+        self, leases: BatchedLeases[MediaKey], key: MediaKey, ask: Callable[[], Awaitable[Answer]]
+    ) -> Awaitable[MediaRow]:
         leases.enlist(key)  # only the process's one flight for the key enlists: a won lease is used
         return self._ask(leases, key, ask)
 
     async def _ask(
-        self, leases: BatchedLeases[CacheKey], key: CacheKey, ask: Callable[[], Awaitable[Answer]]
-    ) -> _Cached:
+        self, leases: BatchedLeases[MediaKey], key: MediaKey, ask: Callable[[], Awaitable[Answer]]
+    ) -> MediaRow:
         """Ask TMDB if this process wins the lease, else wait for the winner's row."""
         if not await leases.won(key):
-            await wait_for_release(
-                partial(self._leased, key),
-                polls=self._max_polls,
-                interval=self._poll_interval,
-                sleep=self._sleep,
-            )
-            row = await self._read(key)
+            await self._patience.released(partial(self._media.leased, key))
+            row = (await self._media.load([key]))[key]
             if row is None or not self._fresh(key, row):
                 raise _Unsettled(key)
             return row
@@ -250,11 +222,11 @@ class PosterService:
             except NotFound:
                 tmdb_id, poster_path = None, None
         except Exception:
-            await self._release(key)  # not remembered: the next asker, here or elsewhere, tries again
+            await self._media.release(key)  # not remembered: the next asker, here or elsewhere, tries again
             raise
         return await self._remember(key, tmdb_id, poster_path)
 
-    def _fresh(self, key: CacheKey, row: _Cached) -> bool:
+    def _fresh(self, key: MediaKey, row: MediaRow) -> bool:
         """Whether `row` still holds; details rows (by TMDB id) without a poster are asked sooner."""
         if row.tmdb_id is None:
             ttl = self._miss_ttl
@@ -264,97 +236,19 @@ class PosterService:
             ttl = self._ttl
         return self._clock() - row.fetched_at < ttl
 
-    async def _take_leases(self, keys: list[CacheKey]) -> set[CacheKey]:
-        """Insert absent rows as placeholders, then compare-and-set every free lease: one transaction.
+    async def _take_leases(self, keys: list[MediaKey]) -> set[MediaKey]:
+        """Leases on rows not answered within the shortest lifetime: whatever those hold is fresh."""
+        return await self._media.take_leases(keys, answered_within=self._shortest_ttl, lease=self._lease)
 
-        A lease is granted only on a row not answered within the shortest lifetime, so a process
-        that arrives just after another one stored an answer does not ask TMDB again. Rows go in key
-        order so that instances racing for overlapping titles lock them in the same order.
-        """
-        now = self._clock()
-        ordered = sorted(set(keys))
-        placeholders = [
-            {
-                **dict(zip(_KEY_NAMES, key, strict=True)),
-                "tmdb_id": None,
-                "poster_path": None,
-                "fetched_at": NEVER,
-                "lease_until": None,
-            }
-            for key in ordered
-        ]
-        async with self._sessions.begin() as session:
-            await upsert(session, MediaItem, placeholders, _KEY_NAMES)
-            won = await session.execute(
-                update(MediaItem)
-                .where(
-                    tuple_(*_KEY_COLUMNS).in_(ordered),
-                    or_(MediaItem.lease_until.is_(None), MediaItem.lease_until < now),
-                    MediaItem.fetched_at <= now - self._shortest_ttl,
-                )
-                .values(lease_until=now + self._lease)
-                .returning(*_KEY_COLUMNS)
-                .execution_options(synchronize_session=False)
-            )
-            return {(row[0], row[1], row[2]) for row in won}
-
-    async def _leased(self, key: CacheKey) -> bool:
-        async with self._sessions() as session:
-            until = await session.scalar(select(MediaItem.lease_until).where(_is(key)))
-        return until is not None and until >= self._clock()
-
-    async def _release(self, key: CacheKey) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(update(MediaItem).where(_is(key)).values(lease_until=None))
-
-    async def _cached(self, key: CacheKey, cached: _Rows) -> _Cached | None:
+    async def _cached(self, key: MediaKey, cached: _Rows) -> MediaRow | None:
         """The row as loaded for this call, or read now for a key the call did not know it needed."""
-        return cached[key] if key in cached else await self._read(key)
+        return cached[key] if key in cached else (await self._media.load([key]))[key]
 
-    async def _load(self, keys: list[CacheKey]) -> _Rows:
-        """Every key's row, None for the absent ones (so nobody reads them again)."""
-        async with self._sessions() as session:
-            rows = await session.execute(select(MediaItem).where(tuple_(*_KEY_COLUMNS).in_(keys)))
-            found = {
-                (row.media_type, row.id_source, row.external_id): _Cached(
-                    row.tmdb_id, row.poster_path, row.fetched_at
-                )
-                for row in rows.scalars()
-            }
-        return {key: found.get(key) for key in keys}
-
-    async def _read(self, key: CacheKey) -> _Cached | None:
-        return (await self._load([key]))[key]
-
-    async def _remember(self, key: CacheKey, tmdb_id: int | None, poster_path: str | None) -> _Cached:
+    async def _remember(self, key: MediaKey, tmdb_id: int | None, poster_path: str | None) -> MediaRow:
         """Store TMDB's answer (which ends this process's lease on the row) and return it as cached."""
-        answer = _Cached(tmdb_id, poster_path, self._clock())
-        await self._writes.submit(
-            {
-                **dict(zip(_KEY_NAMES, key, strict=True)),
-                "tmdb_id": tmdb_id,
-                "poster_path": poster_path,
-                "fetched_at": answer.fetched_at,
-                "lease_until": None,
-            }
-        )
+        answer = MediaRow(tmdb_id, poster_path, self._clock())
+        await self._writes.submit((key, answer))
         return answer
-
-    async def _store(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert the rows in one statement, in key order so concurrent instances lock alike.
-
-        Two titles can share an id (one IMDb id found for both): the later answer wins, since one
-        statement may not update a row twice.
-        """
-        latest = {tuple(row[name] for name in _KEY_NAMES): row for row in rows}
-        async with self._sessions.begin() as session:
-            await upsert(
-                session,
-                MediaItem,
-                [latest[key] for key in sorted(latest)],
-                _KEY_NAMES,
-                ["tmdb_id", "poster_path", "fetched_at", "lease_until"],
-            )
 
 
 async def _details(tmdb: TmdbClient, media_type: MediaType, tmdb_id: int) -> Answer:
@@ -365,16 +259,12 @@ async def _found(tmdb: TmdbClient, source: IdSource, external: str, media_type: 
     return await tmdb.find(source, external, media_type), None
 
 
-def _is(key: CacheKey) -> ColumnElement[bool]:
-    return and_(*(column == value for column, value in zip(_KEY_COLUMNS, key, strict=True)))
-
-
 def _title(entry: Entry) -> _Title:
     if isinstance(entry, Episode):
         show = entry.show
-        return _Title(("show", show.trakt_id), "tv", show.tmdb_id, show.imdb_id, show.tvdb_id)
+        return _Title(poster_key(show), "tv", show.tmdb_id, show.imdb_id, show.tvdb_id)
     movie = entry.movie
-    return _Title(("movie", movie.trakt_id), "movie", movie.tmdb_id, movie.imdb_id, None)
+    return _Title(poster_key(movie), "movie", movie.tmdb_id, movie.imdb_id, None)
 
 
 def _searchable(title: _Title) -> bool:

@@ -2,19 +2,23 @@
 
 Why in the database: instances (and `serve --workers`) share nothing but the database, so a lease
 column on the cached row is what lets exactly one process call Trakt for a calendar chunk, or TMDB for
-a poster, while the others wait for its answer instead of repeating the call. The cache modules own
-their SQL (which rows, what "due" means); this module owns the two patterns they share.
+a poster, while the others wait for its answer instead of repeating the call. The stores of those
+rows (`app.store.chunks`, `app.store.media`) own their SQL: which rows, what "due" means. This module
+owns the two patterns they share: taking many leases in one write, and waiting (boundedly) for the
+winner. The token refresh of `app.upstream.connections` waits the same way on its connection row.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from app.core.clock import Sleep
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 
 class BatchedLeases(Generic[K]):
@@ -46,11 +50,36 @@ class BatchedLeases(Generic[K]):
         return key in await asyncio.shield(self._taking[key])
 
 
-async def wait_for_release(
-    still_leased: Callable[[], Awaitable[bool]], *, polls: int, interval: float, sleep: Sleep
-) -> None:
-    """Lost a lease: give the winner (maybe another process) up to `polls` looks to store its answer."""
-    for _ in range(polls):
-        if not await still_leased():
-            return
-        await sleep(interval)
+@dataclass(frozen=True, slots=True)
+class Patience:
+    """How long a process that lost a lease waits for the winner, and how often it looks.
+
+    Bounded by `budget` seconds of the event loop's clock, never by the lease itself: the winner may
+    be a process that died holding it, and its lease must not hold a feed request until it lapses.
+    """
+
+    budget: float
+    interval: float
+    sleep: Sleep = asyncio.sleep
+
+    async def until(self, look: Callable[[], Awaitable[T | None]]) -> T | None:
+        """Call `look` until it answers (anything but None), or None once the budget is spent.
+
+        `look` may take the lease itself when it finds the row free: "take the lease, or wait for
+        the winner" is then one loop, and a look that lost the race to another taker looks again.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.budget
+        while (answer := await look()) is None:
+            if loop.time() >= give_up:
+                return None
+            await self.sleep(self.interval)
+        return answer
+
+    async def released(self, still_leased: Callable[[], Awaitable[bool]]) -> bool:
+        """Lost a lease: wait for the winner to store its answer; False if it had not by the budget."""
+
+        async def look() -> bool | None:
+            return None if await still_leased() else True
+
+        return await self.until(look) is not None

@@ -42,6 +42,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, text, update
@@ -51,6 +52,7 @@ from app.core.clock import Clock, Sleep
 from app.core.errors import AuthRevoked, TokenRejected, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.store.engine import upsert
+from app.store.leases import Patience
 from app.store.secrets import Vault
 from app.store.tables import TraktConnection
 from app.upstream.tokenlane import LaneParts, TokenLane
@@ -216,10 +218,14 @@ class ConnectionService:
         for the holder gains nothing, and the holder may be a crashed process whose lease lapses
         only later. Only a caller without a usable token waits, and for at most `wait`.
         """
-        row = _Row()
-        now = self._clock()
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self._wait
+        patience = Patience(self._wait, self._poll_interval, self._sleep)
+        token = await patience.until(partial(self._token_or_lease, user_id, rejected))
+        if token is None:
+            raise RefreshBusy(f"user {user_id}: token refresh still in progress elsewhere")
+        return token
+
+    async def _token_or_lease(self, user_id: int, rejected: str | None) -> str | None:
+        """One look at the row: a token, or None while another process holds the refresh lease."""
         while True:
             row = await self._load(user_id)
             now = self._clock()
@@ -228,16 +234,14 @@ class ConnectionService:
             usable = self._usable(row, now, rejected)
             if usable and (row.expires_at - self._margin > now or row.leased(now)):
                 return self._vault.decrypt(row.access_token)
-            if not row.leased(now):
-                won = await self._take_lease(user_id, row.version, now)
-                if won is not None:
-                    refreshed = await self._refresh(user_id, won, rejected)
-                    if refreshed is not None:
-                        return refreshed
-                continue  # someone moved the row first: look at what they left
-            if loop.time() >= give_up:
-                raise RefreshBusy(f"user {user_id}: token refresh still in progress elsewhere")
-            await self._sleep(self._poll_interval)
+            if row.leased(now):
+                return None
+            won = await self._take_lease(user_id, row.version, now)
+            if won is not None:
+                refreshed = await self._refresh(user_id, won, rejected)
+                if refreshed is not None:
+                    return refreshed
+            # someone moved the row first: look at what they left
 
     async def _refresh(self, user_id: int, version: int, rejected: str | None) -> str | None:
         """Spend the refresh token (we hold the lease), on the token lane when there is one."""

@@ -16,6 +16,7 @@ feed passes through them:
 - `frame`: the VCALENDAR around the serialized VEVENTs, and the cache of those.
 """
 
+from app.domain.posterkey import PosterKey
 from app.feeds.ics.events import build_events
 from app.feeds.ics.frame import PRODID, render
 from app.feeds.ics.model import (
@@ -24,7 +25,6 @@ from app.feeds.ics.model import (
     Event,
     EventContent,
     Notice,
-    PosterKey,
     RenderOptions,
     Revision,
 )

@@ -15,8 +15,9 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from app.domain.entries import Entry, Episode, Release, ReleaseKind, Show
+from app.domain.posterkey import PosterKey, poster_key
 from app.feeds.ics.budget import DETAIL_LEVELS, Detail, estimated_size
-from app.feeds.ics.model import Event, EventContent, Notice, PosterKey, RenderOptions
+from app.feeds.ics.model import Event, EventContent, Notice, RenderOptions
 from app.feeds.ics.text import line, paragraphs, text, uri
 from app.feeds.ics.wording import (
     EPISODE_LABELS,
@@ -152,7 +153,7 @@ class Builder:
         title = (line(movie.title) or "Untitled movie") + (f" ({movie.year})" if movie.year else "")
         kind_label = RELEASE_LABELS[release.kind]
         url = f"{TRAKT}/movies/{trakt_path(movie.slug, movie.trakt_id)}"
-        image = self._image(("movie", movie.trakt_id))
+        image = self._image(poster_key(movie))
         day = release.date
         content = EventContent(
             start=day,
@@ -202,7 +203,7 @@ class Builder:
     ) -> Event:
         """What an episode and a drop share: timing, all-day mode, network, poster, links, categories."""
         network = line(show.network or "") or None
-        image = self._image(("show", show.trakt_id))
+        image = self._image(poster_key(show))
         start: datetime | date
         end: datetime | date
         if self._options.all_day_episodes:

@@ -13,10 +13,7 @@ import hashlib
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from operator import attrgetter
-from typing import Literal
 from zoneinfo import ZoneInfo
-
-PosterKey = tuple[Literal["show", "movie"], int]
 
 # Google Calendar is reported to drop events from feeds above ~1 MB; stay clearly below it.
 BYTE_BUDGET = 800_000

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.domain.entries import Entry, Episode
 from app.domain.options import NO_QUERY, FeedQuery, OptionError, parse_query
+from app.domain.posterkey import poster_key
 from app.feeds.service import CalendarUnavailable, FeedContext, RenderedFeed
 from app.services.container import Services
 
@@ -148,7 +149,7 @@ def _entry_json(entry: Entry, rendered: RenderedFeed) -> dict[str, Any]:
             "network": entry.show.network,
             "episode_type": entry.episode_type,
             "trakt_id": entry.trakt_id,
-            "poster": rendered.posters.get(("show", entry.show.trakt_id)),
+            "poster": rendered.posters.get(poster_key(entry)),
         }
     return {
         "type": "movie",
@@ -157,7 +158,7 @@ def _entry_json(entry: Entry, rendered: RenderedFeed) -> dict[str, Any]:
         "release": entry.kind,
         "date": _iso(entry.date),
         "trakt_id": entry.movie.trakt_id,
-        "poster": rendered.posters.get(("movie", entry.movie.trakt_id)),
+        "poster": rendered.posters.get(poster_key(entry)),
     }
 
 
