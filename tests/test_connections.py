@@ -15,12 +15,11 @@ import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.errors import TokenRejected, Unavailable
+from app.core.errors import NeedsReconnect, RefreshBusy, TokenRejected, Unavailable
 from app.domain.sources import SOURCES
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import UNIDENTIFIED
 from app.store.tables import TraktConnection
-from app.upstream.connections import NeedsReconnect, RefreshBusy
 from app.upstream.tokenlane import TokenLane
 from tests.support.rig import Rig, add_user, sign_in
 

@@ -23,11 +23,19 @@ import pytest
 
 from app import __version__
 from app.core.config import Settings
-from app.core.errors import AuthRevoked, BadResponse, RateLimited, TokenRejected, Unavailable, UpstreamError
+from app.core.errors import (
+    AppCredentialsRejected,
+    AuthRevoked,
+    BadResponse,
+    DeviceFlowError,
+    RateLimited,
+    TokenRejected,
+    Unavailable,
+    UpstreamError,
+)
 from app.domain.sources import SOURCES
 from app.store.ratelimits import UNIDENTIFIED
 from app.upstream.trakt import (
-    DeviceFlowError,
     TokenSet,
     TraktClient,
     create_trakt,
@@ -273,9 +281,9 @@ async def test_wrong_client_secret_is_not_blamed_on_the_user(
     misconfigured = create_trakt(trakt_settings(sandbox, trakt_client_secret="wrong"), http)
     code = await misconfigured.device_code()
 
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(AppCredentialsRejected) as caught:
         await misconfigured.poll_device_token(code.device_code)
-    assert type(caught.value) is UpstreamError
+    assert not isinstance(caught.value, AuthRevoked)
     assert caught.value.status == 401
 
 

@@ -20,12 +20,11 @@ from sqlalchemy import select
 from app.cli.errors import EXPECTED, describe, describe_upstream
 from app.cli.feeds import slugs
 from app.core.config import ConfigError, Settings
-from app.core.errors import UpstreamError
+from app.core.errors import TitleNotFound, UpstreamError
 from app.services.container import Services, open_services
 from app.store.migrate import alembic_config, current_revision
 from app.store.tables import TraktConnection
 from app.upstream.connections import STATUS_OK
-from app.upstream.tmdb import NotFound as TmdbNotFound
 
 Verdict = Literal["ok", "FAIL", "warn", "skip"]
 TMDB_PROBE_MOVIE = 550  # any id will do: a 404 still proves TMDB answered and took the token
@@ -112,7 +111,7 @@ async def check_tmdb(report: Report, services: Services) -> None:
         return
     try:
         await services.tmdb.poster_path("movie", TMDB_PROBE_MOVIE)
-    except TmdbNotFound:
+    except TitleNotFound:
         pass  # a 404 is still an answer: TMDB is reachable and accepted the token
     except UpstreamError as exc:
         report.add("FAIL", f"TMDB: {describe_upstream('TMDB', exc)}")

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import RateLimited, UpstreamError
+from app.core.errors import NeedsReconnect, RateLimited, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.domain.drops import DropLog
 from app.domain.entries import Entry, Episode, parse_episodes, parse_releases
@@ -41,7 +41,7 @@ from app.store.groupwrite import GroupWriter
 from app.store.leases import BatchedLeases, wait_for_release
 from app.store.ratelimits import TraktLimits
 from app.store.tables import CalendarChunk, User
-from app.upstream.connections import STATUS_OK, ConnectionService, NeedsReconnect
+from app.upstream.connections import STATUS_OK, ConnectionService
 from app.upstream.trakt import TraktClient
 
 log = logging.getLogger(__name__)

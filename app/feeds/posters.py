@@ -29,14 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import UpstreamError
+from app.core.errors import TitleNotFound, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.domain.entries import Entry, Episode
 from app.store.engine import upsert
 from app.store.groupwrite import GroupWriter
 from app.store.leases import BatchedLeases, wait_for_release
 from app.store.tables import MediaItem
-from app.upstream.tmdb import IdSource, MediaType, NotFound, TmdbClient
+from app.upstream.tmdb import IdSource, MediaType, TmdbClient
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ class PosterService:
             try:
                 async with self._limit:
                     tmdb_id, poster_path = await ask()
-            except NotFound:
+            except TitleNotFound:
                 tmdb_id, poster_path = None, None
         except Exception:
             await self._release(key)  # not remembered: the next asker, here or elsewhere, tries again

@@ -48,7 +48,7 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import AuthRevoked, TokenRejected, UpstreamError
+from app.core.errors import AuthRevoked, NeedsReconnect, RefreshBusy, TokenRejected, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.store.engine import upsert
 from app.store.secrets import Vault
@@ -66,18 +66,6 @@ STATUS_NEEDS_RECONNECT = "needs_reconnect"
 STATUS_MISSING = "missing"
 MAX_ERROR_LENGTH = 500
 REFRESH_TIMEOUT = 3.0  # seconds: one refresh attempt while holding the write lock (SQLite waits 5 s)
-
-
-class NeedsReconnect(Exception):
-    """The user must sign in with Trakt again (grant revoked, or never made); carries no secret."""
-
-    def __init__(self, user_id: int) -> None:
-        super().__init__(f"user {user_id} must reconnect Trakt")
-        self.user_id = user_id
-
-
-class RefreshBusy(UpstreamError):
-    """Another process holds the refresh lease (or held it and died) and our access token is unusable."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -27,7 +27,14 @@ import httpx
 from app import __version__
 from app.core.clock import Clock, Sleep, utc_now
 from app.core.config import Settings
-from app.core.errors import AuthRevoked, BadResponse, TokenRejected, UpstreamError
+from app.core.errors import (
+    AppCredentialsRejected,
+    AuthRevoked,
+    BadResponse,
+    DeviceFlowError,
+    DeviceFlowReason,
+    TokenRejected,
+)
 from app.domain.options import zone_names
 from app.domain.sources import Source
 from app.upstream.http import Gate, Random, request_json
@@ -73,21 +80,12 @@ class UserSettings:
     name: str | None
 
 
-DeviceFlowReason = Literal["invalid_code", "already_used", "expired", "denied"]
 _DEVICE_ENDINGS: Mapping[int, DeviceFlowReason] = {
     404: "invalid_code",
     409: "already_used",
     410: "expired",
     418: "denied",
 }
-
-
-class DeviceFlowError(UpstreamError):
-    """A device sign-in ended without a token; `reason` says how, so the CLI can say what to do."""
-
-    def __init__(self, reason: DeviceFlowReason) -> None:
-        super().__init__(f"device sign-in failed: {reason.replace('_', ' ')}")
-        self.reason: DeviceFlowReason = reason
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -325,9 +323,7 @@ class TraktClient:
             clock=self._clock,
         )
         if status == 401 and (401 not in expect or _oauth_error(answer) == "invalid_client"):
-            raise UpstreamError(
-                f"POST {path}: Trakt rejected this app's client id or secret (401)", status=401
-            )
+            raise AppCredentialsRejected(f"POST {path}: Trakt rejected this app's client id or secret (401)")
         return status, answer, headers
 
     def _headers(self, access_token: str | None) -> dict[str, str]:

@@ -19,10 +19,10 @@ from functools import partial
 
 from sqlalchemy import func, or_, select, update
 
-from app.core.errors import UpstreamError
+from app.core.errors import NeedsReconnect, UpstreamError
 from app.services.container import Services
 from app.store.tables import CalendarChunk, TraktConnection
-from app.upstream.connections import STATUS_OK, NeedsReconnect
+from app.upstream.connections import STATUS_OK
 
 log = logging.getLogger(__name__)
 

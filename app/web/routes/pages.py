@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.core.errors import UpstreamError
+from app.core.errors import UpstreamError, UserOrFeedNotFound
 from app.domain.options import FeedOptions
 from app.feeds.service import CalendarUnavailable
 from app.services.container import Services
-from app.store.accounts import FeedInfo, NotFound
+from app.store.accounts import FeedInfo
 from app.upstream.connections import STATUS_OK
 from app.web.routes import account, feed_forms
 from app.web.routes.feed_forms import SOURCE_LABELS
@@ -96,7 +96,7 @@ async def dashboard(request: Request) -> Response:
     services = services_of(request)
     try:
         user = await services.accounts.get_user(session.user_id)
-    except NotFound:  # the account was deleted since the session began
+    except UserOrFeedNotFound:  # the account was deleted since the session began
         gone = RedirectResponse("/", status_code=303)
         cookies.clear_session(gone)
         return gone
