@@ -40,8 +40,8 @@ from app.store.engine import upsert
 from app.store.groupwrite import GroupWriter
 from app.store.leases import BatchedLeases, wait_for_release
 from app.store.ratelimits import TraktLimits
-from app.store.tables import CalendarChunk, User
-from app.upstream.connections import STATUS_OK, ConnectionService
+from app.store.tables import CalendarChunk, ConnectionStatus, User
+from app.upstream.connections import ConnectionService
 from app.upstream.trakt import TraktClient
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class CalendarService:
         missing = [c for c in chunks if not self._usable(rows.get(c.row_key), now)]
         needs_reconnect = held = False
         if stale or missing:
-            needs_reconnect = await self._connections.status(user_id) != STATUS_OK
+            needs_reconnect = await self._connections.status(user_id) != ConnectionStatus.OK
             # A 429 for this user (heard by any process) holds every chunk, not only the one it hit.
             held = not needs_reconnect and await self._limits.held(user_id)
         if not needs_reconnect and not held:

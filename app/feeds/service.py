@@ -33,7 +33,7 @@ from app.feeds.posters import PosterService
 from app.store.engine import HotReader, upsert
 from app.store.feedrows import FeedRows
 from app.store.secrets import hash_feed_token, is_well_formed_feed_token
-from app.store.tables import Feed, FeedEvent, TraktConnection, User
+from app.store.tables import ConnectionStatus, Feed, FeedEvent, TraktConnection, User
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class FeedService:
             username=row["trakt_username"],
             user_tz=row["timezone"],
             data_version=row["data_version"],
-            connection_status=row["status"] or "missing",
+            connection_status=row["status"] or ConnectionStatus.MISSING,
         )
 
     def options(self, context: FeedContext, overrides: Mapping[str, str]) -> FeedOptions:
@@ -337,7 +337,7 @@ class FeedService:
     ) -> list[ics.Notice]:
         today = now.astimezone(tz).date()
         notices: list[ics.Notice] = []
-        if result.needs_reconnect or context.connection_status == "needs_reconnect":
+        if result.needs_reconnect or context.connection_status == ConnectionStatus.NEEDS_RECONNECT:
             notices.append(
                 ics.Notice(
                     key="reconnect",

@@ -52,7 +52,7 @@ from app.core.errors import AuthRevoked, NeedsReconnect, RefreshBusy, TokenRejec
 from app.core.singleflight import SingleFlight
 from app.store.engine import upsert
 from app.store.secrets import Vault
-from app.store.tables import TraktConnection
+from app.store.tables import ConnectionStatus, TraktConnection
 from app.upstream.tokenlane import LaneParts, TokenLane
 from app.upstream.trakt import TokenSet, TraktClient
 
@@ -61,9 +61,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-STATUS_OK = "ok"
-STATUS_NEEDS_RECONNECT = "needs_reconnect"
-STATUS_MISSING = "missing"
 MAX_ERROR_LENGTH = 500
 REFRESH_TIMEOUT = 3.0  # seconds: one refresh attempt while holding the write lock (SQLite waits 5 s)
 
@@ -73,7 +70,7 @@ class _Row:
     access_token: str = ""  # encrypted
     refresh_token: str = ""  # encrypted
     expires_at: datetime | None = None
-    status: str = STATUS_MISSING
+    status: str = ConnectionStatus.MISSING
     version: int = 0
     lease_until: datetime | None = None
 
@@ -143,7 +140,7 @@ class ConnectionService:
             "access_token": self._vault.encrypt(tokens.access_token),
             "refresh_token": self._vault.encrypt(tokens.refresh_token),
             "expires_at": tokens.expires_at,
-            "status": STATUS_OK,
+            "status": ConnectionStatus.OK,
             "last_error": None,
             "lease_until": None,
             "updated_at": self._clock(),
@@ -181,15 +178,15 @@ class ConnectionService:
 
     def _reconnect_values(self, reason: str) -> dict[str, Any]:
         return {
-            "status": STATUS_NEEDS_RECONNECT,
+            "status": ConnectionStatus.NEEDS_RECONNECT,
             "last_error": reason[:MAX_ERROR_LENGTH],
             "lease_until": None,
             "updated_at": self._clock(),
         }
 
-    async def status(self, user_id: int) -> str:
-        """ "ok", "needs_reconnect", or "missing" when the user never connected."""
-        return (await self._load(user_id)).status
+    async def status(self, user_id: int) -> ConnectionStatus:
+        """OK, NEEDS_RECONNECT, or MISSING when the user never connected."""
+        return ConnectionStatus((await self._load(user_id)).status)
 
     def _usable(self, row: _Row, now: datetime, rejected: str | None) -> bool:
         """The stored access token has not expired and is not the one Trakt just rejected."""
@@ -211,7 +208,7 @@ class ConnectionService:
         while True:
             row = await self._load(user_id)
             now = self._clock()
-            if row.status != STATUS_OK or row.expires_at is None:
+            if row.status != ConnectionStatus.OK or row.expires_at is None:
                 raise NeedsReconnect(user_id)
             usable = self._usable(row, now, rejected)
             if usable and (row.expires_at - self._margin > now or row.leased(now)):

@@ -21,8 +21,7 @@ from sqlalchemy import func, or_, select, update
 
 from app.core.errors import NeedsReconnect, UpstreamError
 from app.services.container import Services
-from app.store.tables import CalendarChunk, TraktConnection
-from app.upstream.connections import STATUS_OK
+from app.store.tables import CalendarChunk, ConnectionStatus, TraktConnection
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ async def check_grant(services: Services, user_id: int, *, every: timedelta = CH
             update(TraktConnection)
             .where(
                 TraktConnection.user_id == user_id,
-                TraktConnection.status == STATUS_OK,
+                TraktConnection.status == ConnectionStatus.OK,
                 or_(TraktConnection.checked_at.is_(None), TraktConnection.checked_at <= now - every),
             )
             .values(checked_at=now)

@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
 from app.feeds.calendar import CHUNK_DAYS, CalendarService, parse_source_key
-from app.store.tables import CalendarChunk, Feed, TraktConnection, TraktLimit
-from app.upstream.connections import STATUS_OK
+from app.store.tables import CalendarChunk, ConnectionStatus, Feed, TraktConnection, TraktLimit
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class Refresher:
             Feed.last_polled_at >= now - self._poll_window,
         )
         connected = exists().where(
-            TraktConnection.user_id == CalendarChunk.user_id, TraktConnection.status == STATUS_OK
+            TraktConnection.user_id == CalendarChunk.user_id, TraktConnection.status == ConnectionStatus.OK
         )
         held = exists().where(TraktLimit.user_id == CalendarChunk.user_id, TraktLimit.not_before > now)
         async with self._sessions() as session:

@@ -22,7 +22,7 @@ from app.domain.options import FeedOptions
 from app.feeds.service import CalendarUnavailable
 from app.services.container import Services
 from app.store.accounts import FeedInfo
-from app.upstream.connections import STATUS_OK
+from app.store.tables import ConnectionStatus
 from app.web.routes import account, feed_forms
 from app.web.routes.feed_forms import SOURCE_LABELS
 from app.web.routes.web import cookies_of, page, services_of
@@ -115,7 +115,7 @@ async def dashboard(request: Request) -> Response:
         "dashboard.html",
         {
             "username": user.username,
-            "reconnect": status != STATUS_OK,
+            "reconnect": status != ConnectionStatus.OK,
             "trouble": since and trouble_text(since, ZoneInfo(user.timezone), services.clock()),
             "lines": [
                 FeedLine(f.id, f.name, " · ".join(describe(f.options, user.timezone)[:2]), f is selected)
