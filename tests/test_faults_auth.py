@@ -35,7 +35,7 @@ def feed(running_app: RunningApp) -> tuple[RunningApp, str, int]:
 
 def connection_status(app: RunningApp, user_id: int) -> str:
     async def status() -> str:
-        async with open_services(app.settings, clock=app.core.clock) as services:
+        async with open_services(app.settings, clock=app.clock) as services:
             return await services.connections.status(user_id)
 
     return asyncio.run(status())
