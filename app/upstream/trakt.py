@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from app import __version__
 from app.core.clock import Clock, Sleep, utc_now
 from app.core.config import Settings
 from app.core.errors import (
@@ -37,7 +36,7 @@ from app.core.errors import (
 )
 from app.domain.options import zone_names
 from app.domain.sources import Source
-from app.upstream.http import Gate, Random, request_json
+from app.upstream.http import USER_AGENT, Gate, Random, request_json
 
 MAX_CALENDAR_DAYS = 33  # Trakt silently truncates longer ranges, so a longer request is a bug
 SLOW_DOWN_STEP = 5  # seconds added to the device poll interval on 429, as RFC 8628 asks
@@ -329,7 +328,7 @@ class TraktClient:
     def _headers(self, access_token: str | None) -> dict[str, str]:
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": f"airdate/{__version__}",
+            "User-Agent": USER_AGENT,
             "trakt-api-key": self._client_id,
             "trakt-api-version": "2",
         }
