@@ -18,6 +18,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
+from app.core.periodic import run_every
 from app.feeds.calendar import CHUNK_DAYS, CalendarService, parse_source_key
 from app.store.tables import CalendarChunk, ConnectionStatus, Feed, TraktConnection, TraktLimit
 
@@ -59,12 +60,7 @@ class Refresher:
 
     async def run_forever(self, interval: float = 60.0) -> None:
         """The app lifespan's loop; one bad round is logged and the next one runs as usual."""
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("refresher round failed")
-            await self._sleep(interval)
+        await run_every(interval, self.run_once, log=log, what="refresher round", sleep=self._sleep)
 
     async def _refresh(self, user_id: int, source_key: str, start: date, days: int) -> bool:
         parsed = parse_source_key(source_key)
