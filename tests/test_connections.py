@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.errors import NeedsReconnect, RefreshBusy, TokenRejected, Unavailable
 from app.domain.sources import SOURCES
+from app.store.connections import MAX_ERROR_LENGTH, ConnectionRow, ConnectionStore, SealedPair
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import UNIDENTIFIED
-from app.store.tables import TraktConnection
+from app.store.tables import ConnectionStatus, TraktConnection
 from app.upstream.tokenlane import TokenLane
 from tests.support.rig import Rig, add_user, sign_in
 
@@ -302,3 +303,48 @@ async def test_the_token_lane_spends_and_commits_on_its_own_thread(rig: Rig) -> 
     finally:
         event.remove(Engine, "commit", record)
         await lane.aclose()
+
+
+# -- the rows themselves (app.store.connections) ---------------------------------------------------
+
+
+async def test_every_write_moves_the_version_and_a_lease_is_a_compare_and_set(rig: Rig) -> None:
+    store = ConnectionStore(rig.sessions)
+    user_id = await add_user(rig.sessions, rig.clock)
+    now = rig.clock()
+    assert await store.load(user_id) == ConnectionRow()  # never connected
+
+    await store.save(user_id, SealedPair("sealed-a", "sealed-r", now + timedelta(days=7)), now)
+    saved = await store.load(user_id)
+    assert (saved.status, saved.version, saved.lease_until) == (ConnectionStatus.OK, 1, None)
+    assert "sealed" not in repr(saved)
+
+    assert await store.take_lease(user_id, saved.version + 1, now, now + timedelta(seconds=15)) is None
+    assert await store.take_lease(user_id, saved.version, now, now + timedelta(seconds=15)) == 2
+    assert (await store.load(user_id)).leased(now)
+    assert await store.take_lease(user_id, 2, now, now + timedelta(seconds=15)) is None  # still leased
+
+    await store.mark_needs_reconnect(user_id, "x" * 600, now)
+    marked = await store.load(user_id)
+    assert (marked.status, marked.version, marked.lease_until) == (ConnectionStatus.NEEDS_RECONNECT, 3, None)
+    async with rig.sessions() as session:
+        assert len(await session.scalar(select(TraktConnection.last_error)) or "") == MAX_ERROR_LENGTH
+
+
+async def test_a_locked_row_left_without_a_write_is_rolled_back_and_unlocked(rig: Rig) -> None:
+    store = ConnectionStore(rig.sessions)
+    user_id = await add_user(rig.sessions, rig.clock)
+    now = rig.clock()
+    await store.save(user_id, SealedPair("a", "r", now + timedelta(days=7)), now)
+
+    async with store.locked(user_id) as held:
+        assert held.row is not None and held.row.version == 1
+    async with store.locked(user_id + 1) as nobody:
+        assert nobody.row is None
+    # The lock is gone: another writer's compare-and-set goes through at once.
+    assert await asyncio.wait_for(store.take_lease(user_id, 1, now, now + timedelta(seconds=15)), 2) == 2
+
+    async with store.locked(user_id) as held:
+        await held.release("Trakt was down")
+    released = await store.load(user_id)
+    assert (released.version, released.lease_until) == (3, None)
