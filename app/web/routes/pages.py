@@ -23,12 +23,13 @@ from app.feeds.service import CalendarUnavailable
 from app.services.container import Services
 from app.store.accounts import FeedInfo
 from app.store.tables import ConnectionStatus
+from app.store.trakt_health import served_since
 from app.web.routes import account, feed_forms
 from app.web.routes.feed_forms import SOURCE_LABELS
 from app.web.routes.web import cookies_of, page, services_of
 from app.web.session import Flash
 from app.web.subscribe import Subscribe, subscribe
-from app.web.trakt_health import check_grant, served_since
+from app.web.trakt_health import check_grant
 from app.web.upcoming import SHOWN, Upcoming, day_label, upcoming
 
 NOTICES = {
@@ -108,7 +109,7 @@ async def dashboard(request: Request) -> Response:
         panel = await _panel(services, selected, user.timezone, request.query_params.get("all") == "1")
     await check_grant(services, session.user_id)
     status = await services.connections.status(session.user_id)
-    since = await served_since(services, session.user_id)
+    since = await served_since(services.sessions, session.user_id)
     notice = flash and notice_text(flash)
     response = page(
         request,
