@@ -14,7 +14,7 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +36,6 @@ from app.core.errors import (
 from app.domain.sources import SOURCES
 from app.store.ratelimits import UNIDENTIFIED
 from app.upstream.trakt import (
-    TokenSet,
     TraktClient,
     create_trakt,
     pkce_pair,
@@ -147,13 +146,6 @@ async def test_device_flow_is_approved_on_the_second_poll(
     assert (await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)).slug == "demo"
 
 
-async def test_polling_once_returns_none_while_pending(trakt: TraktClient) -> None:
-    code = await trakt.device_code()
-
-    assert await trakt.poll_device_token(code.device_code) is None
-    assert isinstance(await trakt.poll_device_token(code.device_code), TokenSet)
-
-
 @pytest.mark.parametrize(("outcome", "reason"), [("deny", "denied"), ("expire", "expired")])
 async def test_device_flow_ends_when_the_user_denies_or_the_code_expires(
     trakt: TraktClient, http: httpx.AsyncClient, sandbox: RunningSandbox, outcome: str, reason: str
@@ -167,8 +159,9 @@ async def test_device_flow_ends_when_the_user_denies_or_the_code_expires(
 
 
 async def test_unknown_device_code_is_invalid(trakt: TraktClient) -> None:
+    code = await trakt.device_code()
     with pytest.raises(DeviceFlowError) as caught:
-        await trakt.poll_device_token("no-such-code")
+        await trakt.wait_for_device_token(replace(code, device_code="no-such-code"))
     assert caught.value.reason == "invalid_code"
 
 
@@ -177,7 +170,7 @@ async def test_device_code_used_twice_is_already_used(trakt: TraktClient) -> Non
     await trakt.wait_for_device_token(code)
 
     with pytest.raises(DeviceFlowError) as caught:
-        await trakt.poll_device_token(code.device_code)
+        await trakt.wait_for_device_token(code)
     assert caught.value.reason == "already_used"
 
 
@@ -276,13 +269,14 @@ async def test_a_rejected_access_token_is_token_rejected_not_a_revoked_grant(tra
 
 
 async def test_wrong_client_secret_is_not_blamed_on_the_user(
-    sandbox: RunningSandbox, http: httpx.AsyncClient
+    sandbox: RunningSandbox, http: httpx.AsyncClient, recorder: Recorder
 ) -> None:
-    misconfigured = create_trakt(trakt_settings(sandbox, trakt_client_secret="wrong"), http)
+    settings = trakt_settings(sandbox, trakt_client_secret="wrong")
+    misconfigured = create_trakt(settings, http, clock=sandbox.clock, sleep=recorder.sleep)
     code = await misconfigured.device_code()
 
     with pytest.raises(AppCredentialsRejected) as caught:
-        await misconfigured.poll_device_token(code.device_code)
+        await misconfigured.wait_for_device_token(code)
     assert not isinstance(caught.value, AuthRevoked)
     assert caught.value.status == 401
 
@@ -500,7 +494,7 @@ async def test_tokens_never_reach_logs_reprs_or_errors(
     for attempt in (
         lambda: trakt.refresh(tokens.refresh_token),
         lambda: trakt.user_settings(tokens.access_token + "x", gate=UNIDENTIFIED),
-        lambda: trakt.poll_device_token(code.device_code),
+        lambda: trakt.wait_for_device_token(code),
     ):
         errors.append(await raised(attempt))
 

@@ -123,11 +123,6 @@ class TraktClient:
             interval=_int(obj, "interval"),
         )
 
-    async def poll_device_token(self, device_code: str) -> TokenSet | None:
-        """One poll: the token once approved, None while pending or when told to slow down."""
-        _, tokens = await self._poll(device_code)
-        return tokens
-
     async def wait_for_device_token(
         self, code: DeviceCode, *, on_wait: Callable[[], None] | None = None
     ) -> TokenSet:
