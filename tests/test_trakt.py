@@ -35,11 +35,8 @@ from app.core.errors import (
 )
 from app.domain.sources import SOURCES
 from app.store.ratelimits import UNIDENTIFIED
-from app.upstream.trakt import (
-    TraktClient,
-    create_trakt,
-    pkce_pair,
-)
+from app.upstream.trakt import TraktClient, create_trakt
+from app.upstream.trakt_auth import pkce_pair
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.rig import sign_in
 from tests.support.settings import sandbox_settings

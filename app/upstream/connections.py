@@ -52,7 +52,8 @@ from app.store.connections import ConnectionRow, ConnectionStore, SealedPair
 from app.store.secrets import Vault
 from app.store.tables import ConnectionStatus
 from app.upstream.tokenlane import LaneParts, TokenLane
-from app.upstream.trakt import TokenSet, TraktClient
+from app.upstream.trakt import TraktClient
+from app.upstream.trakt_auth import TokenSet
 
 log = logging.getLogger(__name__)
 
