@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.core.errors import UpstreamError, UserOrFeedNotFound
+from app.core.errors import UserOrFeedNotFound
 from app.domain.options import FeedOptions
 from app.feeds.service import CalendarUnavailable
 from app.services.container import Services
@@ -155,7 +155,7 @@ async def _panel(services: Services, feed: FeedInfo, user_tz: str, show_all: boo
     if context is not None:  # None: revoked or rotated between the listing and now
         try:
             rendered = await services.feeds.render(context, feed.options)
-        except (CalendarUnavailable, UpstreamError):
+        except CalendarUnavailable:  # upstream failures end here: the calendar serves its cache instead
             problem = UPCOMING_PROBLEM
         else:
             coming = upcoming(
