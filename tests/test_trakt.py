@@ -278,6 +278,31 @@ async def test_wrong_client_secret_is_not_blamed_on_the_user(
     assert caught.value.status == 401
 
 
+async def test_a_refresh_with_a_wrong_client_secret_is_the_operators_problem_not_a_revoked_grant(
+    trakt: TraktClient, sandbox: RunningSandbox, http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    """`invalid_client` on the token endpoint must not read as `invalid_grant`: nobody should be told
+    to sign in again for the operator's typo, and the refresh token is not spent."""
+    tokens = await sign_in(trakt)
+    settings = trakt_settings(sandbox, trakt_client_secret="wrong")
+    misconfigured = create_trakt(settings, http, clock=sandbox.clock, sleep=recorder.sleep)
+
+    with pytest.raises(AppCredentialsRejected, match="client id or secret"):
+        await misconfigured.refresh(tokens.refresh_token)
+    assert (await trakt.refresh(tokens.refresh_token)).access_token != tokens.access_token
+
+
+async def test_a_401_on_the_device_code_endpoint_is_the_operators_problem(
+    trakt: TraktClient, http: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    await control(http, sandbox, "faults", {"prefix": "/oauth/device/code", "status": 401})
+
+    with pytest.raises(
+        AppCredentialsRejected, match=r"POST /oauth/device/code: .*client id or secret \(401\)"
+    ):
+        await trakt.device_code()
+
+
 # -- calendars ----------------------------------------------------------------------------------
 
 
