@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -15,13 +16,15 @@ import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.errors import NeedsReconnect, RefreshBusy, TokenRejected, Unavailable
+from app.core.errors import AppCredentialsRejected, NeedsReconnect, RefreshBusy, TokenRejected, Unavailable
 from app.domain.sources import SOURCES
 from app.store.connections import MAX_ERROR_LENGTH, ConnectionRow, ConnectionStore, SealedPair
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import UNIDENTIFIED
 from app.store.tables import ConnectionStatus, TraktConnection
+from app.upstream.connections import ConnectionService
 from app.upstream.tokenlane import TokenLane
+from app.upstream.trakt import create_trakt
 from tests.support.rig import Rig, add_user, sign_in
 
 # -- storing ------------------------------------------------------------------------------------
@@ -156,6 +159,25 @@ async def test_trakt_down_during_refresh_keeps_the_still_valid_token(rig: Rig) -
     recovered = await connections.access_token(user_id)
     assert recovered != tokens.access_token
     assert rig.sandbox.state.auth.refreshes["demo"] == 1
+
+
+async def test_a_refresh_refused_for_the_apps_credentials_asks_nobody_to_reconnect(rig: Rig) -> None:
+    """The operator's wrong client secret is not the person's revoked grant: the row stays ok."""
+    user_id, tokens = await rig.connected_user(rig.connections())
+    misconfigured = create_trakt(
+        replace(rig.settings(), trakt_client_secret="wrong"),
+        rig.http,
+        clock=rig.clock,
+        sleep=rig.advance_sleep,
+    )
+    connections = ConnectionService(rig.sessions, rig.vault, misconfigured, rig.clock)
+    rig.clock.set(tokens.expires_at + timedelta(minutes=1))
+
+    with pytest.raises(AppCredentialsRejected):
+        await connections.access_token(user_id)
+    assert await connections.status(user_id) == "ok"
+    assert rig.sandbox.state.auth.refreshes.get("demo", 0) == 0  # the refresh token was not spent
+    assert await rig.connections().access_token(user_id) != tokens.access_token  # it still works
 
 
 async def test_mark_needs_reconnect_keeps_the_reason(rig: Rig) -> None:
