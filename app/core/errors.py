@@ -22,6 +22,9 @@ The hierarchy:
 `NeedsReconnect` is not an `UpstreamError` on purpose: it is the verdict on a stored grant, reached
 from the database as often as from Trakt, and the callers that catch `UpstreamError` ("serve stale",
 "try later") must not swallow it.
+
+Failures that only one module raises stay beside it: `ConfigError`, `OptionError`, `DecryptError`
+and `CalendarUnavailable`.
 """
 
 from __future__ import annotations
