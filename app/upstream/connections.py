@@ -64,6 +64,9 @@ REFRESH_TIMEOUT = 3.0  # seconds: one refresh attempt while holding the write lo
 
 
 class ConnectionService:
+    """A usable Trakt access token per user, each refresh token spent once; the rows are the store's
+    (`app.store.connections`), the decisions of when to refresh and whom to wait for are made here."""
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
