@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -15,13 +16,15 @@ import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.errors import TokenRejected, Unavailable
+from app.core.errors import AppCredentialsRejected, NeedsReconnect, RefreshBusy, TokenRejected, Unavailable
 from app.domain.sources import SOURCES
+from app.store.connections import MAX_ERROR_LENGTH, ConnectionRow, ConnectionStore, SealedPair
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import UNIDENTIFIED
-from app.store.tables import TraktConnection
-from app.upstream.connections import NeedsReconnect, RefreshBusy
+from app.store.tables import ConnectionStatus, TraktConnection
+from app.upstream.connections import ConnectionService
 from app.upstream.tokenlane import TokenLane
+from app.upstream.trakt import create_trakt
 from tests.support.rig import Rig, add_user, sign_in
 
 # -- storing ------------------------------------------------------------------------------------
@@ -156,6 +159,25 @@ async def test_trakt_down_during_refresh_keeps_the_still_valid_token(rig: Rig) -
     recovered = await connections.access_token(user_id)
     assert recovered != tokens.access_token
     assert rig.sandbox.state.auth.refreshes["demo"] == 1
+
+
+async def test_a_refresh_refused_for_the_apps_credentials_asks_nobody_to_reconnect(rig: Rig) -> None:
+    """The operator's wrong client secret is not the person's revoked grant: the row stays ok."""
+    user_id, tokens = await rig.connected_user(rig.connections())
+    misconfigured = create_trakt(
+        replace(rig.settings(), trakt_client_secret="wrong"),
+        rig.http,
+        clock=rig.clock,
+        sleep=rig.advance_sleep,
+    )
+    connections = ConnectionService(rig.sessions, rig.vault, misconfigured, rig.clock)
+    rig.clock.set(tokens.expires_at + timedelta(minutes=1))
+
+    with pytest.raises(AppCredentialsRejected):
+        await connections.access_token(user_id)
+    assert await connections.status(user_id) == "ok"
+    assert rig.sandbox.state.auth.refreshes.get("demo", 0) == 0  # the refresh token was not spent
+    assert await rig.connections().access_token(user_id) != tokens.access_token  # it still works
 
 
 async def test_mark_needs_reconnect_keeps_the_reason(rig: Rig) -> None:
@@ -303,3 +325,48 @@ async def test_the_token_lane_spends_and_commits_on_its_own_thread(rig: Rig) -> 
     finally:
         event.remove(Engine, "commit", record)
         await lane.aclose()
+
+
+# -- the rows themselves (app.store.connections) ---------------------------------------------------
+
+
+async def test_every_write_moves_the_version_and_a_lease_is_a_compare_and_set(rig: Rig) -> None:
+    store = ConnectionStore(rig.sessions)
+    user_id = await add_user(rig.sessions, rig.clock)
+    now = rig.clock()
+    assert await store.load(user_id) == ConnectionRow()  # never connected
+
+    await store.save(user_id, SealedPair("sealed-a", "sealed-r", now + timedelta(days=7)), now)
+    saved = await store.load(user_id)
+    assert (saved.status, saved.version, saved.lease_until) == (ConnectionStatus.OK, 1, None)
+    assert "sealed" not in repr(saved)
+
+    assert await store.take_lease(user_id, saved.version + 1, now, now + timedelta(seconds=15)) is None
+    assert await store.take_lease(user_id, saved.version, now, now + timedelta(seconds=15)) == 2
+    assert (await store.load(user_id)).leased(now)
+    assert await store.take_lease(user_id, 2, now, now + timedelta(seconds=15)) is None  # still leased
+
+    await store.mark_needs_reconnect(user_id, "x" * 600, now)
+    marked = await store.load(user_id)
+    assert (marked.status, marked.version, marked.lease_until) == (ConnectionStatus.NEEDS_RECONNECT, 3, None)
+    async with rig.sessions() as session:
+        assert len(await session.scalar(select(TraktConnection.last_error)) or "") == MAX_ERROR_LENGTH
+
+
+async def test_a_locked_row_left_without_a_write_is_rolled_back_and_unlocked(rig: Rig) -> None:
+    store = ConnectionStore(rig.sessions)
+    user_id = await add_user(rig.sessions, rig.clock)
+    now = rig.clock()
+    await store.save(user_id, SealedPair("a", "r", now + timedelta(days=7)), now)
+
+    async with store.locked(user_id) as held:
+        assert held.row is not None and held.row.version == 1
+    async with store.locked(user_id + 1) as nobody:
+        assert nobody.row is None
+    # The lock is gone: another writer's compare-and-set goes through at once.
+    assert await asyncio.wait_for(store.take_lease(user_id, 1, now, now + timedelta(seconds=15)), 2) == 2
+
+    async with store.locked(user_id) as held:
+        await held.release("Trakt was down")
+    released = await store.load(user_id)
+    assert (released.version, released.lease_until) == (3, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.store.engine import HotReader, create_engine, is_postgres, upsert
+from app.store.engine import HotReader, create_engine, create_session_factory, ping, upsert
 from app.store.tables import CalendarChunk, Feed, FeedEvent, MediaItem, TraktConnection, User
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -41,14 +42,6 @@ async def test_sqlite_connections_get_pragmas_and_directory(tmp_path: Path) -> N
     finally:
         await engine.dispose()
     assert database.is_file()
-
-
-async def test_is_postgres_matches_backend(
-    database_url: str, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
-) -> None:
-    expected = database_url.startswith("postgresql")
-    async with engine.connect() as connection, session_factory() as session:
-        assert [is_postgres(engine), is_postgres(connection), is_postgres(session)] == [expected] * 3
 
 
 async def test_utc_datetime_round_trips_aware_utc(session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -163,3 +156,18 @@ async def test_hot_reader_runs_each_statement_it_is_given(database_url: str) -> 
             assert row == {"value": number}
     finally:
         await reader.dispose()
+
+
+async def test_ping_answers_on_a_live_database_and_raises_on_an_unreachable_one(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await ping(session_factory)  # the readiness probe's one round trip
+    with socket.socket() as probe:  # a port nobody listens on: bound, then released
+        probe.bind(("127.0.0.1", 0))
+        closed = f"postgresql+asyncpg://nobody@127.0.0.1:{probe.getsockname()[1]}/test"
+    engine = create_engine(closed)
+    try:
+        with pytest.raises(OSError):
+            await ping(create_session_factory(engine))
+    finally:
+        await engine.dispose()

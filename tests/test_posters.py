@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.domain.entries import Entry, Episode, Movie, Release, Show
 from app.feeds.posters import PosterService
 from app.sandbox.model import Dataset
-from app.store.engine import create_engine, create_session_factory, is_postgres
+from app.store.engine import create_engine, create_session_factory
 from app.store.tables import MediaItem
 from app.upstream.tmdb import TmdbClient, create_tmdb
 from tests.support.rig import POLL, Rig
@@ -233,7 +233,7 @@ async def test_answers_that_arrive_while_the_database_is_busy_are_stored_in_one_
         lookup = asyncio.ensure_future(posters.posters(entries))
         await eventually(partial(leased_rows, blocker, len(entries)), "the leases")
         async with blocker.begin() as connection:
-            if is_postgres(connection):
+            if connection.dialect.name == "postgresql":
                 await connection.exec_driver_sql("LOCK TABLE media_cache IN SHARE ROW EXCLUSIVE MODE")
             else:  # any write statement holds SQLite's one write lock until commit
                 await connection.execute(delete(MediaItem).where(MediaItem.media_type == "none"))

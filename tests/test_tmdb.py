@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from app.core.errors import BadResponse, RateLimited, Unavailable
+from app.core.errors import AppCredentialsRejected, BadResponse, RateLimited, TitleNotFound, Unavailable
 from app.sandbox import create_sandbox
-from app.upstream.tmdb import CALL_TIMEOUT, OUTAGE_REST, NotFound, TmdbClient, create_tmdb
+from app.upstream.tmdb import CALL_TIMEOUT, OUTAGE_REST, TmdbClient, create_tmdb
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.server import serve
 
@@ -91,7 +91,7 @@ async def test_an_unknown_title_is_not_found(tmdb: TmdbClient, sandbox: RunningS
     known = set(sandbox.state.dataset().tmdb_tv)
     unknown = max(known) + 1
 
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(TitleNotFound) as caught:
         await tmdb.poster_path("tv", unknown)
     assert caught.value.status == 404
 
@@ -169,9 +169,16 @@ async def test_garbage_is_a_bad_response(
     await fault(http, sandbox, body="malformed", times=1)
     with pytest.raises(BadResponse):
         await tmdb.find("imdb", "tt0000000", "tv")
+
+
+async def test_a_refused_token_is_the_installations_credentials_not_a_bad_answer(
+    tmdb: TmdbClient, http: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    """A 401 is the operator's to fix (AIRDATE_TMDB_TOKEN); it was a BadResponse before it had a name."""
     await fault(http, sandbox, status=401)
-    with pytest.raises(BadResponse):
+    with pytest.raises(AppCredentialsRejected) as caught:
         await tmdb.find("imdb", "tt0000000", "tv")
+    assert caught.value.status == 401
 
 
 async def test_a_slow_tmdb_gives_up_after_its_short_timeout(

@@ -14,7 +14,7 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,16 +23,20 @@ import pytest
 
 from app import __version__
 from app.core.config import Settings
-from app.core.errors import AuthRevoked, BadResponse, RateLimited, TokenRejected, Unavailable, UpstreamError
+from app.core.errors import (
+    AppCredentialsRejected,
+    AuthRevoked,
+    BadResponse,
+    DeviceFlowError,
+    RateLimited,
+    TokenRejected,
+    Unavailable,
+    UpstreamError,
+)
 from app.domain.sources import SOURCES
 from app.store.ratelimits import UNIDENTIFIED
-from app.upstream.trakt import (
-    DeviceFlowError,
-    TokenSet,
-    TraktClient,
-    create_trakt,
-    pkce_pair,
-)
+from app.upstream.trakt import TraktClient, create_trakt
+from app.upstream.trakt_auth import pkce_pair
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.rig import sign_in
 from tests.support.settings import sandbox_settings
@@ -139,13 +143,6 @@ async def test_device_flow_is_approved_on_the_second_poll(
     assert (await trakt.user_settings(tokens.access_token, gate=UNIDENTIFIED)).slug == "demo"
 
 
-async def test_polling_once_returns_none_while_pending(trakt: TraktClient) -> None:
-    code = await trakt.device_code()
-
-    assert await trakt.poll_device_token(code.device_code) is None
-    assert isinstance(await trakt.poll_device_token(code.device_code), TokenSet)
-
-
 @pytest.mark.parametrize(("outcome", "reason"), [("deny", "denied"), ("expire", "expired")])
 async def test_device_flow_ends_when_the_user_denies_or_the_code_expires(
     trakt: TraktClient, http: httpx.AsyncClient, sandbox: RunningSandbox, outcome: str, reason: str
@@ -159,8 +156,9 @@ async def test_device_flow_ends_when_the_user_denies_or_the_code_expires(
 
 
 async def test_unknown_device_code_is_invalid(trakt: TraktClient) -> None:
+    code = await trakt.device_code()
     with pytest.raises(DeviceFlowError) as caught:
-        await trakt.poll_device_token("no-such-code")
+        await trakt.wait_for_device_token(replace(code, device_code="no-such-code"))
     assert caught.value.reason == "invalid_code"
 
 
@@ -169,7 +167,7 @@ async def test_device_code_used_twice_is_already_used(trakt: TraktClient) -> Non
     await trakt.wait_for_device_token(code)
 
     with pytest.raises(DeviceFlowError) as caught:
-        await trakt.poll_device_token(code.device_code)
+        await trakt.wait_for_device_token(code)
     assert caught.value.reason == "already_used"
 
 
@@ -268,15 +266,41 @@ async def test_a_rejected_access_token_is_token_rejected_not_a_revoked_grant(tra
 
 
 async def test_wrong_client_secret_is_not_blamed_on_the_user(
-    sandbox: RunningSandbox, http: httpx.AsyncClient
+    sandbox: RunningSandbox, http: httpx.AsyncClient, recorder: Recorder
 ) -> None:
-    misconfigured = create_trakt(trakt_settings(sandbox, trakt_client_secret="wrong"), http)
+    settings = trakt_settings(sandbox, trakt_client_secret="wrong")
+    misconfigured = create_trakt(settings, http, clock=sandbox.clock, sleep=recorder.sleep)
     code = await misconfigured.device_code()
 
-    with pytest.raises(UpstreamError) as caught:
-        await misconfigured.poll_device_token(code.device_code)
-    assert type(caught.value) is UpstreamError
+    with pytest.raises(AppCredentialsRejected) as caught:
+        await misconfigured.wait_for_device_token(code)
+    assert not isinstance(caught.value, AuthRevoked)
     assert caught.value.status == 401
+
+
+async def test_a_refresh_with_a_wrong_client_secret_is_the_operators_problem_not_a_revoked_grant(
+    trakt: TraktClient, sandbox: RunningSandbox, http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    """`invalid_client` on the token endpoint must not read as `invalid_grant`: nobody should be told
+    to sign in again for the operator's typo, and the refresh token is not spent."""
+    tokens = await sign_in(trakt)
+    settings = trakt_settings(sandbox, trakt_client_secret="wrong")
+    misconfigured = create_trakt(settings, http, clock=sandbox.clock, sleep=recorder.sleep)
+
+    with pytest.raises(AppCredentialsRejected, match="client id or secret"):
+        await misconfigured.refresh(tokens.refresh_token)
+    assert (await trakt.refresh(tokens.refresh_token)).access_token != tokens.access_token
+
+
+async def test_a_401_on_the_device_code_endpoint_is_the_operators_problem(
+    trakt: TraktClient, http: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    await control(http, sandbox, "faults", {"prefix": "/oauth/device/code", "status": 401})
+
+    with pytest.raises(
+        AppCredentialsRejected, match=r"POST /oauth/device/code: .*client id or secret \(401\)"
+    ):
+        await trakt.device_code()
 
 
 # -- calendars ----------------------------------------------------------------------------------
@@ -492,7 +516,7 @@ async def test_tokens_never_reach_logs_reprs_or_errors(
     for attempt in (
         lambda: trakt.refresh(tokens.refresh_token),
         lambda: trakt.user_settings(tokens.access_token + "x", gate=UNIDENTIFIED),
-        lambda: trakt.poll_device_token(code.device_code),
+        lambda: trakt.wait_for_device_token(code),
     ):
         errors.append(await raised(attempt))
 

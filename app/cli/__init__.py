@@ -27,7 +27,7 @@ from app.services.container import Services, open_services
 from app.services.signin import device_sign_in
 from app.store.migrate import upgrade
 from app.store.secrets import generate_key
-from app.upstream.trakt import DeviceCode
+from app.upstream.trakt_auth import DeviceCode
 
 Verb = Callable[[argparse.Namespace], int]
 

@@ -20,12 +20,10 @@ from sqlalchemy import select
 from app.cli.errors import EXPECTED, describe, describe_upstream
 from app.cli.feeds import slugs
 from app.core.config import ConfigError, Settings
-from app.core.errors import UpstreamError
+from app.core.errors import TitleNotFound, UpstreamError
 from app.services.container import Services, open_services
 from app.store.migrate import alembic_config, current_revision
-from app.store.tables import TraktConnection
-from app.upstream.connections import STATUS_OK
-from app.upstream.tmdb import NotFound as TmdbNotFound
+from app.store.tables import ConnectionStatus, TraktConnection
 
 Verdict = Literal["ok", "FAIL", "warn", "skip"]
 TMDB_PROBE_MOVIE = 550  # any id will do: a 404 still proves TMDB answered and took the token
@@ -86,7 +84,7 @@ async def check_trakt_users(report: Report, services: Services) -> None:
         report.add("warn", "Trakt users: none connected yet; run `airdate connect`")
     for user_id, slug in owners.items():
         status = await services.connections.status(user_id)
-        if status != STATUS_OK:
+        if status != ConnectionStatus.OK:
             report.add(
                 "FAIL",
                 f"Trakt user {slug}: connection is {status}; run `airdate connect` and sign in as {slug}",
@@ -112,7 +110,7 @@ async def check_tmdb(report: Report, services: Services) -> None:
         return
     try:
         await services.tmdb.poster_path("movie", TMDB_PROBE_MOVIE)
-    except TmdbNotFound:
+    except TitleNotFound:
         pass  # a 404 is still an answer: TMDB is reachable and accepted the token
     except UpstreamError as exc:
         report.add("FAIL", f"TMDB: {describe_upstream('TMDB', exc)}")

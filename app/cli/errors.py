@@ -11,13 +11,21 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app.core.config import ConfigError
-from app.core.errors import AuthRevoked, BadResponse, RateLimited, TokenRejected, Unavailable, UpstreamError
+from app.core.errors import (
+    AppCredentialsRejected,
+    AuthRevoked,
+    BadResponse,
+    DeviceFlowError,
+    NeedsReconnect,
+    RateLimited,
+    TokenRejected,
+    Unavailable,
+    UpstreamError,
+    UserOrFeedNotFound,
+)
 from app.domain.options import OptionError
 from app.feeds.service import CalendarUnavailable
-from app.store.accounts import NotFound
 from app.store.secrets import DecryptError
-from app.upstream.connections import NeedsReconnect
-from app.upstream.trakt import DeviceFlowError
 
 
 class CliError(Exception):
@@ -28,7 +36,7 @@ EXPECTED: tuple[type[BaseException], ...] = (
     CliError,
     ConfigError,
     OptionError,
-    NotFound,
+    UserOrFeedNotFound,
     NeedsReconnect,
     DecryptError,
     CalendarUnavailable,
@@ -81,7 +89,7 @@ def describe_upstream(service: str, exc: UpstreamError) -> str:
             f"{service} rejected the user's access token ({exc}); try again later, and if it keeps "
             "happening run `airdate connect` to sign in again"
         )
-    if exc.status == 401:
+    if isinstance(exc, AppCredentialsRejected):
         return f"{service} rejected this installation's credentials ({exc}); check " + (
             "AIRDATE_TRAKT_CLIENT_ID and AIRDATE_TRAKT_CLIENT_SECRET"
             if service == "Trakt"

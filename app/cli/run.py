@@ -20,7 +20,7 @@ from app.services.container import open_services
 from app.services.signin import device_sign_in
 from app.store.migrate import upgrade_async
 from app.store.secrets import generate_key
-from app.upstream.trakt import DeviceCode
+from app.upstream.trakt_auth import DeviceCode
 from app.web.app import create_app
 from app.web.logs import configure as configure_logging
 from app.web.subscribe import webcal_url

@@ -26,7 +26,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import UpstreamError
+from app.core.errors import TitleNotFound, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.core.tasks import Background
 from app.domain.entries import Entry, Episode
@@ -34,7 +34,7 @@ from app.domain.posterkey import PosterKey, poster_key
 from app.store.groupwrite import GroupWriter
 from app.store.leases import BatchedLeases, Patience
 from app.store.media import MediaKey, MediaRow, MediaStore
-from app.upstream.tmdb import IdSource, MediaType, NotFound, TmdbClient
+from app.upstream.tmdb import IdSource, MediaType, TmdbClient
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class PosterService:
             try:
                 async with self._limit:
                     tmdb_id, poster_path = await ask()
-            except NotFound:
+            except TitleNotFound:
                 tmdb_id, poster_path = None, None
         except Exception:
             await self._media.release(key)  # not remembered: the next asker, here or elsewhere, tries again

@@ -38,6 +38,7 @@ from app.store.engine import HotReader
 from app.store.feedlookup import FeedContext, read_feed
 from app.store.feedrows import FeedRows
 from app.store.secrets import hash_feed_token, is_well_formed_feed_token
+from app.store.tables import ConnectionStatus
 
 __all__ = ["CalendarUnavailable", "FeedContext", "FeedService", "FeedStats", "RenderedFeed"]
 
@@ -146,7 +147,8 @@ class FeedService:
         )
         entries = [entry for entry in result.entries if options.specials or not _is_special(entry)]
         found = notices(
-            needs_reconnect=result.needs_reconnect or context.connection_status == "needs_reconnect",
+            needs_reconnect=result.needs_reconnect
+            or context.connection_status == ConnectionStatus.NEEDS_RECONNECT,
             failing_since=result.failing_since,
             now=now,
             today=now.astimezone(tz).date(),

@@ -15,7 +15,6 @@ from functools import cached_property
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import __version__
 from app.core.clock import Clock, utc_now
 from app.core.config import Settings
 from app.domain.drops import DropLog
@@ -28,6 +27,7 @@ from app.store.feedrows import FeedRows, watcher_for
 from app.store.ratelimits import TraktLimits
 from app.store.secrets import Vault
 from app.upstream.connections import ConnectionService
+from app.upstream.http import USER_AGENT
 from app.upstream.tmdb import TmdbClient, create_tmdb
 from app.upstream.tokenlane import TokenLane
 from app.upstream.trakt import TraktClient, create_trakt
@@ -117,7 +117,7 @@ def create_http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(10.0, connect=5.0),
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-        headers={"User-Agent": f"airdate/{__version__}"},
+        headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )
 

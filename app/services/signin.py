@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.services.container import Services
 from app.store.accounts import FeedInfo, Identity
 from app.store.ratelimits import UNIDENTIFIED
-from app.upstream.trakt import DeviceCode, TokenSet
+from app.upstream.trakt_auth import DeviceCode, TokenSet
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.errors import UpstreamError
+from app.core.errors import UpstreamError, UserOrFeedNotFound
 from app.domain.options import FeedOptions
 from app.store.secrets import DecryptError, Vault, hash_feed_token, new_feed_token
 from app.store.tables import CalendarChunk, Feed, FeedEvent, TraktConnection, User
@@ -23,10 +23,6 @@ from app.store.tables import CalendarChunk, Feed, FeedEvent, TraktConnection, Us
 log = logging.getLogger(__name__)
 
 DEFAULT_FEED_NAME = "Shows and movies"
-
-
-class NotFound(LookupError):
-    """No such user or feed (the message names what was looked up, never a token)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +102,14 @@ class Accounts:
         async with self._sessions() as session:
             user_id = await session.scalar(select(User.id).where(User.trakt_slug == slug))
         if user_id is None:
-            raise NotFound(f"no user {slug!r}; connect one with `airdate connect`")
+            raise UserOrFeedNotFound(f"no user {slug!r}; connect one with `airdate connect`")
         return user_id
 
     async def get_user(self, user_id: int) -> Identity:
         async with self._sessions() as session:
             user = await session.get(User, user_id)
         if user is None:
-            raise NotFound(f"no user #{user_id}")
+            raise UserOrFeedNotFound(f"no user #{user_id}")
         return Identity(user.trakt_slug, user.trakt_username, user.trakt_uuid, user.timezone)
 
     async def user_ids(self) -> list[int]:
@@ -155,7 +151,7 @@ class Accounts:
         async with self._sessions() as session:
             feed = await session.get(Feed, feed_id)
         if feed is None:
-            raise NotFound(f"no feed #{feed_id}")
+            raise UserOrFeedNotFound(f"no feed #{feed_id}")
         return self._info(feed, self._vault.decrypt(feed.token_encrypted))
 
     async def rotate_feed(self, feed_id: int) -> FeedInfo:
@@ -196,7 +192,7 @@ class Accounts:
         """
         async with self._sessions() as session:
             if await session.get(User, user_id) is None:
-                raise NotFound(f"no user #{user_id}")
+                raise UserOrFeedNotFound(f"no user #{user_id}")
             sealed = await session.scalar(
                 select(TraktConnection.access_token).where(TraktConnection.user_id == user_id)
             )
@@ -234,7 +230,7 @@ class Accounts:
     async def _live_feed(session: AsyncSession, feed_id: int) -> Feed:
         feed = await session.get(Feed, feed_id)
         if feed is None or feed.revoked_at is not None:
-            raise NotFound(f"no live feed #{feed_id}")
+            raise UserOrFeedNotFound(f"no live feed #{feed_id}")
         return feed
 
     @staticmethod

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.clock import Clock
 from app.store.engine import upsert
 from app.store.ratelimits import TraktLimits
-from app.store.tables import CalendarChunk, Feed, TraktConnection, TraktLimit, User
+from app.store.tables import CalendarChunk, ConnectionStatus, Feed, TraktConnection, TraktLimit, User
 
 MAX_ERROR_LENGTH = 500
 _KEY_COLUMNS = (CalendarChunk.user_id, CalendarChunk.source, CalendarChunk.start_date, CalendarChunk.days)
@@ -225,12 +225,11 @@ class ChunkStore:
         expiring_by: datetime,
         starting_after: date,
         polled_since: datetime,
-        connected: str,
         limit: int,
     ) -> list[ChunkKey]:
         """Chunks with data that expire by `expiring_by`, outside backoff and lease, starting after
         `starting_after`, soonest expiry first: of users with a feed polled since `polled_since`, a
-        connection in the `connected` status, and no 429 holding them now.
+        working Trakt connection, and no 429 holding them now.
         """
         now = self._clock()
         polled = exists().where(
@@ -239,7 +238,7 @@ class ChunkStore:
             Feed.last_polled_at >= polled_since,
         )
         healthy = exists().where(
-            TraktConnection.user_id == CalendarChunk.user_id, TraktConnection.status == connected
+            TraktConnection.user_id == CalendarChunk.user_id, TraktConnection.status == ConnectionStatus.OK
         )
         held = exists().where(TraktLimit.user_id == CalendarChunk.user_id, TraktLimit.not_before > now)
         async with self._sessions() as session:

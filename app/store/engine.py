@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, Table, event
+from sqlalchemy import Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -63,10 +62,10 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def is_postgres(bind: AsyncEngine | AsyncConnection | AsyncSession) -> bool:
-    """Whether `bind` talks to PostgreSQL; callers use it to pick dialect-specific SQL."""
-    dialect = bind.get_bind().dialect if isinstance(bind, AsyncSession) else bind.dialect
-    return dialect.name == "postgresql"
+async def ping(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """One round trip to the database, for the readiness probe; raises whatever the driver raises."""
+    async with session_factory() as session:
+        await session.execute(text("SELECT 1"))
 
 
 async def upsert(

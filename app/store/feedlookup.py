@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Text, bindparam, cast, select
 
 from app.store.engine import HotReader
-from app.store.tables import Feed, TraktConnection, User
+from app.store.tables import ConnectionStatus, Feed, TraktConnection, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class FeedContext:
     username: str
     user_tz: str
     data_version: int
-    connection_status: str  # "missing" when the user has no Trakt connection row
+    connection_status: ConnectionStatus  # MISSING when the user has no Trakt connection row
 
 
 LOOKUP = (
@@ -59,5 +59,5 @@ async def read_feed(reader: HotReader, token_hash: str) -> FeedContext | None:
         username=row["trakt_username"],
         user_tz=row["timezone"],
         data_version=row["data_version"],
-        connection_status=row["status"] or "missing",
+        connection_status=ConnectionStatus(row["status"] or ConnectionStatus.MISSING),
     )

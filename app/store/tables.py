@@ -8,6 +8,7 @@ budget; secrets are stored only encrypted (upstream tokens, feed token copy) or 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, MetaData, String, Text, TypeDecorator
@@ -74,6 +75,14 @@ class User(Base):
     feeds: Mapped[list[Feed]] = relationship(back_populates="user", lazy="raise")
 
 
+class ConnectionStatus(StrEnum):
+    """Where a person's Trakt connection stands; `MISSING` is never stored: it is the absent row."""
+
+    OK = "ok"
+    NEEDS_RECONNECT = "needs_reconnect"  # Trakt refused the grant: nothing calls Trakt until sign-in
+    MISSING = "missing"
+
+
 class TraktConnection(Base):
     __tablename__ = "trakt_connections"
 
@@ -82,7 +91,7 @@ class TraktConnection(Base):
     access_token: Mapped[str] = mapped_column(Text)  # encrypted
     refresh_token: Mapped[str] = mapped_column(Text)  # encrypted
     expires_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(32), default="ok")  # ok | needs_reconnect
+    status: Mapped[str] = mapped_column(String(32), default=ConnectionStatus.OK)  # OK | NEEDS_RECONNECT
     last_error: Mapped[str | None] = mapped_column(Text)
     # Optimistic lock + lease: Trakt refresh tokens are single-use, so exactly one process may
     # spend one; the others wait for the new pair.

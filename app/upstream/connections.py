@@ -39,73 +39,36 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import AuthRevoked, TokenRejected, UpstreamError
+from app.core.errors import AuthRevoked, NeedsReconnect, RefreshBusy, TokenRejected, UpstreamError
 from app.core.singleflight import SingleFlight
-from app.store.engine import upsert
+from app.store.connections import ConnectionRow, ConnectionStore, SealedPair
 from app.store.leases import Patience
 from app.store.secrets import Vault
-from app.store.tables import TraktConnection
+from app.store.tables import ConnectionStatus
 from app.upstream.tokenlane import LaneParts, TokenLane
-from app.upstream.trakt import TokenSet, TraktClient
+from app.upstream.trakt import TraktClient
+from app.upstream.trakt_auth import TokenSet
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-STATUS_OK = "ok"
-STATUS_NEEDS_RECONNECT = "needs_reconnect"
-STATUS_MISSING = "missing"
-MAX_ERROR_LENGTH = 500
 REFRESH_TIMEOUT = 3.0  # seconds: one refresh attempt while holding the write lock (SQLite waits 5 s)
 
 
-class NeedsReconnect(Exception):
-    """The user must sign in with Trakt again (grant revoked, or never made); carries no secret."""
-
-    def __init__(self, user_id: int) -> None:
-        super().__init__(f"user {user_id} must reconnect Trakt")
-        self.user_id = user_id
-
-
-class RefreshBusy(UpstreamError):
-    """Another process holds the refresh lease (or held it and died) and our access token is unusable."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    access_token: str = ""  # encrypted
-    refresh_token: str = ""  # encrypted
-    expires_at: datetime | None = None
-    status: str = STATUS_MISSING
-    version: int = 0
-    lease_until: datetime | None = None
-
-    def leased(self, now: datetime) -> bool:
-        return self.lease_until is not None and self.lease_until >= now
-
-
-_COLUMNS = (
-    TraktConnection.access_token,
-    TraktConnection.refresh_token,
-    TraktConnection.expires_at,
-    TraktConnection.status,
-    TraktConnection.version,
-    TraktConnection.lease_until,
-)
-
-
 class ConnectionService:
+    """A usable Trakt access token per user, each refresh token spent once; the rows are the store's
+    (`app.store.connections`), the decisions of when to refresh and whom to wait for are made here."""
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
@@ -121,6 +84,7 @@ class ConnectionService:
         lane: TokenLane | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._rows = ConnectionStore(session_factory)
         self._lane = lane  # None: refresh on the caller's loop with the shared session factory and client
         self._vault = vault
         self._trakt = trakt
@@ -137,31 +101,15 @@ class ConnectionService:
         self._flight: SingleFlight[tuple[int, str], str] = SingleFlight()
 
     async def save(self, user_id: int, tokens: TokenSet) -> None:
-        """Store a new grant (sign-in or reconnect): status back to ok, lease cleared, version moved.
+        """Store a new grant (sign-in or reconnect): status back to ok, lease cleared, version moved."""
+        await self._rows.save(user_id, self._sealed(tokens), self._clock())
 
-        Insert-if-absent then update, so the version bump (which waiting refreshers watch) is one
-        statement on both backends and two first sign-ins cannot collide on the unique user id.
-        """
-        values = self._stored(tokens)
-        async with self._sessions.begin() as session:
-            await upsert(session, TraktConnection, {"user_id": user_id, "version": 0, **values}, ["user_id"])
-            await self._update(session, user_id, values)
-
-    def _stored(self, tokens: TokenSet) -> dict[str, Any]:
-        """A fresh pair as the connection row keeps it: encrypted, healthy, lease released.
-
-        `updated_at` is read as the answer is written, which is what the durability suite measures
-        the refresh window against.
-        """
-        return {
-            "access_token": self._vault.encrypt(tokens.access_token),
-            "refresh_token": self._vault.encrypt(tokens.refresh_token),
-            "expires_at": tokens.expires_at,
-            "status": STATUS_OK,
-            "last_error": None,
-            "lease_until": None,
-            "updated_at": self._clock(),
-        }
+    def _sealed(self, tokens: TokenSet) -> SealedPair:
+        return SealedPair(
+            self._vault.encrypt(tokens.access_token),
+            self._vault.encrypt(tokens.refresh_token),
+            tokens.expires_at,
+        )
 
     async def access_token(self, user_id: int) -> str:
         """A usable access token, refreshed first when it expires within the refresh margin.
@@ -190,22 +138,13 @@ class ConnectionService:
 
     async def mark_needs_reconnect(self, user_id: int, reason: str) -> None:
         """Record that Trakt refused the grant, so no one spends upstream calls on it until sign-in."""
-        async with self._sessions.begin() as session:
-            await self._update(session, user_id, self._reconnect_values(reason))
+        await self._rows.mark_needs_reconnect(user_id, reason, self._clock())
 
-    def _reconnect_values(self, reason: str) -> dict[str, Any]:
-        return {
-            "status": STATUS_NEEDS_RECONNECT,
-            "last_error": reason[:MAX_ERROR_LENGTH],
-            "lease_until": None,
-            "updated_at": self._clock(),
-        }
+    async def status(self, user_id: int) -> ConnectionStatus:
+        """OK, NEEDS_RECONNECT, or MISSING when the user never connected."""
+        return ConnectionStatus((await self._load(user_id)).status)
 
-    async def status(self, user_id: int) -> str:
-        """ "ok", "needs_reconnect", or "missing" when the user never connected."""
-        return (await self._load(user_id)).status
-
-    def _usable(self, row: _Row, now: datetime, rejected: str | None) -> bool:
+    def _usable(self, row: ConnectionRow, now: datetime, rejected: str | None) -> bool:
         """The stored access token has not expired and is not the one Trakt just rejected."""
         if row.expires_at is None or row.expires_at <= now:
             return False
@@ -229,7 +168,7 @@ class ConnectionService:
         while True:
             row = await self._load(user_id)
             now = self._clock()
-            if row.status != STATUS_OK or row.expires_at is None:
+            if row.status != ConnectionStatus.OK or row.expires_at is None:
                 raise NeedsReconnect(user_id)
             usable = self._usable(row, now, rejected)
             if usable and (row.expires_at - self._margin > now or row.leased(now)):
@@ -252,76 +191,33 @@ class ConnectionService:
     async def _spend(self, parts: LaneParts, user_id: int, version: int, rejected: str | None) -> str | None:
         """On a write lock taken first, spend the refresh token and commit the new pair as the first
         thing done with Trakt's answer. None when the row is no longer at our lease."""
-        async with parts.sessions() as session:
-            row = await _lock_row(session, user_id)
+        async with ConnectionStore(parts.sessions).locked(user_id) as held:
+            row = held.row
             if row is None or row.version != version:
-                await session.rollback()
                 return None
             try:
                 tokens = await parts.trakt.refresh(
                     self._vault.decrypt(row.refresh_token), single_attempt=REFRESH_TIMEOUT
                 )
             except AuthRevoked as exc:
-                await self._update(session, user_id, self._reconnect_values(str(exc)))
-                await session.commit()
+                await held.needs_reconnect(str(exc), self._clock())
                 log.warning("user %s: Trakt refused the refresh token (%s); needs reconnect", user_id, exc)
                 raise NeedsReconnect(user_id) from None
             except UpstreamError as exc:
-                await self._update(
-                    session, user_id, {"lease_until": None, "last_error": str(exc)[:MAX_ERROR_LENGTH]}
-                )
-                await session.commit()
+                await held.release(str(exc))
                 log.warning("user %s: token refresh failed (%s)", user_id, exc)
                 if self._usable(row, self._clock(), rejected):
                     return self._vault.decrypt(row.access_token)
                 raise
-            await self._update(session, user_id, self._stored(tokens))
-            await session.commit()
+            await held.store_pair(self._sealed(tokens), self._clock())
         log.info("user %s: Trakt token refreshed", user_id)
         return tokens.access_token
 
+    # The lease-and-wait loop (`_resolve`) reads and leases the row through these two.
+
     async def _take_lease(self, user_id: int, version: int, now: datetime) -> int | None:
-        """Compare-and-set: the new version when this process won the right to refresh, else None."""
-        async with self._sessions.begin() as session:
-            won: int | None = await session.scalar(
-                update(TraktConnection)
-                .where(
-                    TraktConnection.user_id == user_id,
-                    TraktConnection.version == version,
-                    or_(TraktConnection.lease_until.is_(None), TraktConnection.lease_until < now),
-                )
-                .values(lease_until=now + self._lease, version=TraktConnection.version + 1)
-                .returning(TraktConnection.version)
-            )
-        return won
+        """The new version when this process won the right to refresh, else None."""
+        return await self._rows.take_lease(user_id, version, now, now + self._lease)
 
-    async def _load(self, user_id: int) -> _Row:
-        async with self._sessions() as session:
-            found = (
-                await session.execute(select(*_COLUMNS).where(TraktConnection.user_id == user_id))
-            ).one_or_none()
-        return _Row() if found is None else _Row(*found)
-
-    @staticmethod
-    async def _update(session: AsyncSession, user_id: int, values: Mapping[str, Any]) -> None:
-        """Every write moves `version`, which is what waiting refreshers in other processes watch."""
-        await session.execute(
-            update(TraktConnection)
-            .where(TraktConnection.user_id == user_id)
-            .values(**values, version=TraktConnection.version + 1)
-        )
-
-
-async def _lock_row(session: AsyncSession, user_id: int) -> _Row | None:
-    """Open a transaction that already holds what writing this row needs, and read the row in it.
-
-    SQLite: `BEGIN IMMEDIATE` takes the database's write lock now (its driver would otherwise begin
-    at the first write, and queue for the lock then). PostgreSQL: a row lock on this one row.
-    """
-    query = select(*_COLUMNS).where(TraktConnection.user_id == user_id)
-    if session.get_bind().dialect.name == "sqlite":
-        await session.execute(text("BEGIN IMMEDIATE"))
-    else:
-        query = query.with_for_update()
-    found = (await session.execute(query)).one_or_none()
-    return None if found is None else _Row(*found)
+    async def _load(self, user_id: int) -> ConnectionRow:
+        return await self._rows.load(user_id)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from app import __version__
 from app.core.clock import Clock, Sleep, utc_now
 from app.core.errors import (
     BadResponse,
@@ -32,6 +33,8 @@ from app.core.errors import (
 log = logging.getLogger("airdate.upstream")
 
 Random = Callable[[], float]
+
+USER_AGENT = f"airdate/{__version__}"  # how Airdate names itself to Trakt and TMDB, on every request
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504, 520, 521, 522})
 BACKOFF_BASE = 0.25  # seconds before the first retry of a transient failure

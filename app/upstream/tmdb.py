@@ -6,7 +6,7 @@ TMDB rate-limits or fails, the client rests (answers `RateLimited` without calli
 Retry-After or a short outage pause has passed by the injected clock, so a feed with fifty posters
 does not pay fifty timeouts while TMDB is down.
 
-A 404 raises `NotFound` rather than returning None, so the media cache can tell "TMDB has no such
+A 404 raises `TitleNotFound` rather than returning None, so the media cache can tell "TMDB has no such
 title" (remember the miss) from "the title has no poster yet" (None; ask again later) and from
 "TMDB is down" (other errors; don't remember anything).
 
@@ -29,7 +29,7 @@ import httpx
 
 from app.core.clock import Clock, utc_now
 from app.core.config import Settings
-from app.core.errors import RateLimited, Unavailable, UpstreamError
+from app.core.errors import AppCredentialsRejected, RateLimited, TitleNotFound, Unavailable
 from app.domain.drops import DropLog
 from app.domain.ids import is_external_id, positive_id
 from app.upstream.http import Random, request_json
@@ -45,10 +45,6 @@ _API_KEY = re.compile(r"api_key=[^&\s\"']*")
 _FIND_RESULTS: Mapping[MediaType, str] = {"tv": "tv_results", "movie": "movie_results"}
 _POSTER_PATH = re.compile(r"/[A-Za-z0-9_-]{1,150}\.(?:jpg|jpeg|png|webp|svg)")  # fits media_cache's 200
 SOURCE = "tmdb"  # the DropLog source of TMDB answers
-
-
-class NotFound(UpstreamError):
-    """TMDB does not know this id: a miss worth remembering, unlike an outage."""
 
 
 class TmdbClient:
@@ -83,7 +79,7 @@ class TmdbClient:
         return f"TmdbClient(api={self._api!r})"
 
     async def poster_path(self, media_type: MediaType, tmdb_id: int) -> str | None:
-        """The poster path ("/abc.jpg"), None when TMDB has the title but no (usable) poster; NotFound
+        """The poster path ("/abc.jpg"), None when TMDB has the title but no (usable) poster; TitleNotFound
         on 404."""
         what = f"{media_type} tmdb {tmdb_id}"
         body = await self._get(f"/3/{media_type}/{tmdb_id}")
@@ -132,7 +128,7 @@ class TmdbClient:
                 self._api + path,
                 headers=self._headers,
                 params={**(params or {}), **self._auth_params},
-                expect={404},
+                expect={401, 404},
                 retries=0,
                 attempt_timeout=CALL_TIMEOUT,
                 rng=self._rng,
@@ -144,8 +140,10 @@ class TmdbClient:
         except Unavailable:
             self._rest(OUTAGE_REST)
             raise
+        if status == 401:
+            raise AppCredentialsRejected(f"TMDB {path}: token rejected (401)")
         if status == 404:
-            raise NotFound(f"TMDB {path}: not found", status=404)
+            raise TitleNotFound(f"TMDB {path}: not found", status=404)
         return body
 
     def _dropped(self, body: Any, what: str, reason: str) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from app.core.clock import Clock, utc_now
 from app.core.config import Settings
+from app.core.periodic import run_every
 from app.services.container import Services, open_services
 from app.web.access_log import AccessLog
 from app.web.metrics import RequestCounter
@@ -43,7 +44,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
             tasks = (
                 [
                     asyncio.create_task(services.refresher.run_forever(), name="refresher"),
-                    asyncio.create_task(_every(POLL_FLUSH_SECONDS, lambda: _flush_polls(services))),
+                    asyncio.create_task(
+                        run_every(
+                            POLL_FLUSH_SECONDS, lambda: _flush_polls(services), log=log, what="poll flush"
+                        )
+                    ),
                 ]
                 if background
                 else []
@@ -79,9 +84,3 @@ async def _flush_polls(services: Services) -> None:
         await services.accounts.record_polls(services.feeds.take_polls())
     except Exception:
         log.exception("could not record feed poll counts")
-
-
-async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        await work()

@@ -18,9 +18,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
+from app.core.periodic import run_every
 from app.feeds.calendar import CHUNK_DAYS, CalendarService, Chunk
 from app.store.chunks import ChunkKey, ChunkStore
-from app.upstream.connections import STATUS_OK
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,7 @@ class Refresher:
 
     async def run_forever(self, interval: float = 60.0) -> None:
         """The app lifespan's loop; one bad round is logged and the next one runs as usual."""
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("refresher round failed")
-            await self._sleep(interval)
+        await run_every(interval, self.run_once, log=log, what="refresher round", sleep=self._sleep)
 
     async def _refresh(self, key: ChunkKey) -> bool:
         chunk = Chunk.of(key)
@@ -87,6 +82,5 @@ class Refresher:
             expiring_by=now + self._margin,
             starting_after=now.date() - timedelta(days=CHUNK_DAYS),
             polled_since=now - self._poll_window,
-            connected=STATUS_OK,
             limit=self._batch,
         )

@@ -17,7 +17,8 @@ from app.core.config import Settings
 from app.store.secrets import Vault, generate_key
 from app.store.tables import User
 from app.upstream.connections import ConnectionService
-from app.upstream.trakt import TokenSet, TraktClient, create_trakt
+from app.upstream.trakt import TraktClient, create_trakt
+from app.upstream.trakt_auth import TokenSet
 from tests.fixtures.sandbox import FakeClock, RunningSandbox
 from tests.support.settings import sandbox_settings
 

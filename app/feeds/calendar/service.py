@@ -26,7 +26,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import UpstreamError
+from app.core.errors import NeedsReconnect, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.core.tasks import Background
 from app.domain.drops import DropLog
@@ -38,7 +38,8 @@ from app.store.chunks import ChunkKey, ChunkStore, Fetched
 from app.store.groupwrite import GroupWriter
 from app.store.leases import BatchedLeases, Patience
 from app.store.ratelimits import TraktLimits
-from app.upstream.connections import STATUS_OK, ConnectionService, NeedsReconnect
+from app.store.tables import ConnectionStatus
+from app.upstream.connections import ConnectionService
 from app.upstream.trakt import TraktClient
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class CalendarService:
         todo = plan(chunks, rows, now, self._stale_if_error)
         needs_reconnect = held = False
         if not todo.settled:
-            needs_reconnect = await self._connections.status(user_id) != STATUS_OK
+            needs_reconnect = await self._connections.status(user_id) != ConnectionStatus.OK
             # A 429 for this user (heard by any process) holds every chunk, not only the one it hit.
             held = not needs_reconnect and await self._limits.held(user_id)
         if not needs_reconnect and not held:

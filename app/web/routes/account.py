@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app.store.accounts import NotFound
+from app.core.errors import UserOrFeedNotFound
 from app.web.routes.web import cookies_of, page, redirect_with, services_of, signed_in, signed_in_form
 from app.web.session import Flash
 
@@ -32,7 +32,7 @@ async def delete_account(request: Request) -> Response:
     services = services_of(request)
     try:
         deletion = await services.accounts.delete_user(session.user_id, services.trakt.revoke)
-    except NotFound:  # a second click of the same button, sent before the first answer came back
+    except UserOrFeedNotFound:  # a second click of the same button, sent before the first answer came back
         notice = "deleted"
     else:
         notice = "deleted" if deletion.revoked_at_trakt else "deleted_unrevoked"

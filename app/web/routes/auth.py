@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.core.errors import UpstreamError
 from app.services.signin import complete_sign_in
-from app.upstream.trakt import pkce_pair
+from app.upstream.trakt_auth import pkce_pair
 from app.web.routes.web import cookies_of, error_page, services_of, signed_in_form
 
 MAX_SHOWN_ERROR = 100  # the `error` Trakt sends back is shown, but the URL is anyone's to craft

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.core.errors import UserOrFeedNotFound
 from app.domain.options import FeedOptions, OptionError, parse_options, zone_names
 from app.domain.sources import SOURCES
-from app.store.accounts import FeedInfo, NotFound
+from app.store.accounts import FeedInfo
 from app.web.routes.web import (
     error_page,
     page,
@@ -258,7 +259,7 @@ async def _owned_feed(request: Request) -> tuple[WebSession, FeedInfo] | Respons
         return session
     try:
         feed = await services_of(request).accounts.get_feed(request.path_params["feed_id"])
-    except NotFound:
+    except UserOrFeedNotFound:
         feed = None
     if feed is None or feed.user_id != session.user_id or feed.revoked:
         return error_page(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.store.engine import ping
 from app.web.metrics import exposition
 
 
@@ -17,8 +17,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     services = request.app.state.services
     try:
-        async with services.sessions() as session:
-            await session.execute(text("SELECT 1"))
+        await ping(services.sessions)
     except Exception as error:  # any driver error means "not ready"; the type is not the point here
         return PlainTextResponse(f"database unavailable: {type(error).__name__}\n", status_code=503)
     return PlainTextResponse("ready\n")

@@ -17,18 +17,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.core.errors import UpstreamError
+from app.core.errors import UserOrFeedNotFound
 from app.domain.options import FeedOptions
 from app.feeds.service import CalendarUnavailable
 from app.services.container import Services
-from app.store.accounts import FeedInfo, NotFound
-from app.upstream.connections import STATUS_OK
+from app.store.accounts import FeedInfo
+from app.store.tables import ConnectionStatus
+from app.store.trakt_health import served_since
 from app.web.routes import account, feed_forms
 from app.web.routes.feed_forms import SOURCE_LABELS
 from app.web.routes.web import cookies_of, page, services_of
 from app.web.session import Flash
 from app.web.subscribe import Subscribe, subscribe
-from app.web.trakt_health import check_grant, served_since
+from app.web.trakt_health import check_grant
 from app.web.upcoming import SHOWN, Upcoming, day_label, upcoming
 
 NOTICES = {
@@ -96,7 +97,7 @@ async def dashboard(request: Request) -> Response:
     services = services_of(request)
     try:
         user = await services.accounts.get_user(session.user_id)
-    except NotFound:  # the account was deleted since the session began
+    except UserOrFeedNotFound:  # the account was deleted since the session began
         gone = RedirectResponse("/", status_code=303)
         cookies.clear_session(gone)
         return gone
@@ -108,14 +109,14 @@ async def dashboard(request: Request) -> Response:
         panel = await _panel(services, selected, user.timezone, request.query_params.get("all") == "1")
     await check_grant(services, session.user_id)
     status = await services.connections.status(session.user_id)
-    since = await served_since(services, session.user_id)
+    since = await served_since(services.sessions, session.user_id)
     notice = flash and notice_text(flash)
     response = page(
         request,
         "dashboard.html",
         {
             "username": user.username,
-            "reconnect": status != STATUS_OK,
+            "reconnect": status != ConnectionStatus.OK,
             "trouble": since and trouble_text(since, ZoneInfo(user.timezone), services.clock()),
             "lines": [
                 FeedLine(f.id, f.name, " · ".join(describe(f.options, user.timezone)[:2]), f is selected)
@@ -154,7 +155,7 @@ async def _panel(services: Services, feed: FeedInfo, user_tz: str, show_all: boo
     if context is not None:  # None: revoked or rotated between the listing and now
         try:
             rendered = await services.feeds.render(context, feed.options)
-        except (CalendarUnavailable, UpstreamError):
+        except CalendarUnavailable:  # upstream failures end here: the calendar serves its cache instead
             problem = UPCOMING_PROBLEM
         else:
             coming = upcoming(
