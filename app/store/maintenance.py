@@ -19,7 +19,7 @@ async def user_slugs(sessions: async_sessionmaker[AsyncSession]) -> dict[int, st
     """User id -> Trakt slug, oldest user first, for naming owners in listings."""
     async with sessions() as session:
         rows = await session.execute(select(User.id, User.trakt_slug).order_by(User.id))
-    return {user_id: slug for user_id, slug in rows.tuples()}
+    return {user_id: slug for user_id, slug in rows}
 
 
 async def token_expiry(sessions: async_sessionmaker[AsyncSession], user_id: int) -> datetime | None:
