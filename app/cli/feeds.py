@@ -26,8 +26,14 @@ from app.store.accounts import DEFAULT_FEED_NAME, FeedInfo
 from app.store.maintenance import user_slugs
 
 
-def assignments(ctx: click.Context, param: click.Parameter, texts: Sequence[str]) -> list[tuple[str, str]]:
-    """`--set key=value`: the split only; values are judged by `parse_options`."""
+def split_assignments(
+    ctx: click.Context, param: click.Parameter, texts: Sequence[str]
+) -> list[tuple[str, str]]:
+    """`--set key=value`: the split only.
+
+    Values are judged by `parse_options`, and a key given twice is refused by `unique_values`, as it
+    is in a feed URL's query.
+    """
     pairs = []
     for text in texts:
         key, sep, value = text.partition("=")
@@ -42,16 +48,11 @@ set_option = click.option(
     "assignments",
     multiple=True,
     metavar="KEY=VALUE",
-    callback=assignments,
+    callback=split_assignments,
     help="a feed option as in the feed URL query (sources=shows,premieres past_days=14 all_day=true "
     "alarm=30 tz=Europe/Berlin ...); repeat for several",
 )
 feed_id_argument = click.argument("feed_id", type=int, metavar="FEED_ID")
-
-
-def option_values(assignments: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """`--set` pairs as options; a key set twice is refused, as it is in a feed URL's query."""
-    return unique_values(assignments)
 
 
 def options_text(options: FeedOptions) -> str:
@@ -190,7 +191,7 @@ def list_command(user: str | None, every_user: bool, as_json: bool) -> None:
 @set_option
 def create_command(user: str | None, name: str | None, assignments: Sequence[tuple[str, str]]) -> None:
     with_services(
-        lambda services: create_feed(services, user=user, name=name, values=option_values(assignments))
+        lambda services: create_feed(services, user=user, name=name, values=unique_values(assignments))
     )
 
 
@@ -200,7 +201,7 @@ def create_command(user: str | None, name: str | None, assignments: Sequence[tup
 @set_option
 def update_command(feed_id: int, name: str | None, assignments: Sequence[tuple[str, str]]) -> None:
     with_services(
-        lambda services: update_feed(services, feed_id, name=name, values=option_values(assignments))
+        lambda services: update_feed(services, feed_id, name=name, values=unique_values(assignments))
     )
 
 
@@ -223,4 +224,4 @@ def revoke_command(feed_id: int) -> None:
 )
 @set_option
 def export(feed_id: int, out: Path | None, assignments: Sequence[tuple[str, str]]) -> None:
-    with_services(lambda services: export_feed(services, feed_id, out=out, values=option_values(assignments)))
+    with_services(lambda services: export_feed(services, feed_id, out=out, values=unique_values(assignments)))
