@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         airdate.main(args=None if argv is None else list(argv), prog_name="airdate")
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 1
+    except SystemExit as exit_:  # click ends every run this way, success included
+        code = exit_.code
+        return code if isinstance(code, int) else 0 if code is None else 1
     return 0
