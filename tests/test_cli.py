@@ -1,9 +1,12 @@
-"""The `airdate` command as operators run it: the installed console script in a real process.
+"""The `airdate` command as operators run it, with a controlled environment in an empty working directory.
 
-Every test runs the script with a controlled environment in an empty working directory (so no `.env`
-leaks in), against the session's sandbox and a fresh database on both backends. The sandbox's clock is
-set to the real time, because the subprocess runs on the real clock and both must agree on "today" and
-on token expiry.
+Most tests run the command in this process (click's runner: the same environment, `.env`, database and
+sandbox over HTTP, in milliseconds), on SQLite alone where the verb's SQL is not the subject; the verbs
+whose SQL is (migrate, rekey, doctor's checks) run on both backends. The installed console script in a
+real process stays where the process is the point: serving until a signal, the exit statuses of the
+real entry point, a start-up error on a bare stderr, a command run as another uid, and proof that
+`airdate --help` imports neither SQLAlchemy nor Starlette. The sandbox's clock is set to the real time,
+because the command runs on the real clock and both must agree on "today" and on token expiry.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -34,13 +38,33 @@ from app.store.secrets import generate_key
 from app.web.app import create_app
 from tests.fixtures.app import free_port
 from tests.fixtures.sandbox import RunningSandbox
-from tests.support.cli import AIRDATE, BASE_ENV, env_for, run_airdate, running
+from tests.support.cli import (
+    AIRDATE,
+    BASE_ENV,
+    env_for,
+    invoke_airdate,
+    invoke_airdate_raw,
+    run_airdate,
+    running,
+)
 from tests.support.server import serve
 from tests.support.settings import sandbox_settings
 
 T = TypeVar("T")
 
-VERBS = ["demo", "serve", "migrate", "connect", "feeds", "export", "keygen", "rekey", "doctor", "sandbox"]
+VERBS = [
+    "demo",
+    "serve",
+    "migrate",
+    "connect",
+    "feeds",
+    "users",
+    "export",
+    "keygen",
+    "rekey",
+    "doctor",
+    "sandbox",
+]
 FEED_ACTIONS = ["list", "create", "update", "rotate", "revoke"]
 
 
@@ -62,7 +86,7 @@ class Cli:
     cwd: Path
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return run_airdate(*args, env={**env_for(self.settings), **env}, cwd=self.cwd)
+        return invoke_airdate(*args, env={**env_for(self.settings), **env}, cwd=self.cwd)
 
     def ok(self, *args: str, **env: str) -> str:
         result = self(*args, **env)
@@ -71,14 +95,7 @@ class Cli:
 
     def raw(self, *args: str) -> bytes:
         """Stdout as bytes: iCalendar lines end in CRLF, which text mode would rewrite."""
-        result = subprocess.run(
-            [str(AIRDATE), *args],
-            env=env_for(self.settings),
-            cwd=self.cwd,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        result = invoke_airdate_raw(*args, env=env_for(self.settings), cwd=self.cwd)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -98,12 +115,23 @@ class Cli:
         return asyncio.run(go())
 
 
-@pytest.fixture
-def cli(database_url: str, sandbox: RunningSandbox, tmp_path: Path) -> Cli:
+def make_cli(database_url: str, sandbox: RunningSandbox, cwd: Path) -> Cli:
     sandbox.clock.set(datetime.now(UTC))
     sandbox.state.configure({"device_interval": 0})
     settings = sandbox_settings(database_url, sandbox.url, f"http://127.0.0.1:{free_port()}")
-    return Cli(settings=settings, cwd=tmp_path)
+    return Cli(settings=settings, cwd=cwd)
+
+
+@pytest.fixture
+def cli(sqlite_database_url: str, sandbox: RunningSandbox, tmp_path: Path) -> Cli:
+    """The command on one database: for verbs whose subject is what they print and do."""
+    return make_cli(sqlite_database_url, sandbox, tmp_path)
+
+
+@pytest.fixture
+def cli_each_backend(database_url: str, sandbox: RunningSandbox, tmp_path: Path) -> Cli:
+    """The command on SQLite and on PostgreSQL: for verbs whose own SQL is the subject."""
+    return make_cli(database_url, sandbox, tmp_path)
 
 
 def token_of(feed_url: str) -> str:
@@ -111,25 +139,73 @@ def token_of(feed_url: str) -> str:
 
 
 def test_help_lists_every_verb_and_every_verb_has_help(tmp_path: Path) -> None:
-    overview = run_airdate("--help", env=BASE_ENV, cwd=tmp_path)
+    overview = invoke_airdate("--help", env=BASE_ENV, cwd=tmp_path)
     assert overview.returncode == 0
     for verb in VERBS:
         assert f"    {verb} " in overview.stdout, overview.stdout
-    for command in [[verb] for verb in VERBS] + [["feeds", action] for action in FEED_ACTIONS]:
-        result = run_airdate(*command, "--help", env=BASE_ENV, cwd=tmp_path)
+    actions = [["feeds", action] for action in FEED_ACTIONS] + [["users", "delete"]]
+    for command in [[verb] for verb in VERBS] + actions:
+        result = invoke_airdate(*command, "--help", env=BASE_ENV, cwd=tmp_path)
         assert result.returncode == 0, (command, result.stderr)
         assert result.stdout.startswith(f"usage: airdate {' '.join(command)}"), result.stdout
 
 
 def test_usage_errors_exit_2_like_argparse(tmp_path: Path) -> None:
-    for command in [[], ["feeds"], ["nonsense"], ["export"], ["feeds", "rotate", "x"]]:
-        result = run_airdate(*command, env=BASE_ENV, cwd=tmp_path)
+    usage_errors = [
+        [],
+        ["feeds"],
+        ["nonsense"],
+        ["export"],
+        ["feeds", "rotate", "x"],
+        ["feeds", "create", "--set", "no-equals-sign"],
+        ["serve", "--workers", "0"],
+    ]
+    for command in usage_errors:
+        result = invoke_airdate(*command, env=BASE_ENV, cwd=tmp_path)
         assert result.returncode == 2, (command, result.stderr)
         assert "Traceback" not in result.stderr
 
 
+def test_the_installed_script_and_python_m_exit_as_the_shell_expects(tmp_path: Path) -> None:
+    """The real entry points in a real process: the statuses a shell or a supervisor sees.
+
+    An expected failure's status 1 is the `serve` case of the configuration test below.
+    """
+    assert run_airdate("nonsense", env=BASE_ENV, cwd=tmp_path).returncode == 2
+    assert run_airdate("--help", env=BASE_ENV, cwd=tmp_path).returncode == 0
+    module = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keygen"],
+        env=BASE_ENV,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert module.returncode == 0, module.stderr
+    Fernet(module.stdout.strip().encode())
+
+
+def test_help_imports_neither_the_database_layer_nor_the_web_framework(tmp_path: Path) -> None:
+    """`airdate --help` must answer at once: the verbs, and what they import, load only when run."""
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "assert main(['--help']) == 0\n"
+        "loaded = {name.split('.')[0] for name in sys.modules}\n"
+        "heavy = sorted(loaded & {'sqlalchemy', 'starlette', 'uvicorn'})\n"
+        "print('imported:', heavy, file=sys.stderr)\n"
+        "raise SystemExit(1 if heavy else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=BASE_ENV, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "    feeds " in result.stdout
+
+
 def test_keygen_prints_a_fresh_valid_key(tmp_path: Path) -> None:
-    keys = [run_airdate("keygen", env=BASE_ENV, cwd=tmp_path).stdout for _ in range(2)]
+    keys = [invoke_airdate("keygen", env=BASE_ENV, cwd=tmp_path).stdout for _ in range(2)]
     for key in keys:
         assert key.endswith("\n") and key.count("\n") == 1
         fernet = Fernet(key.strip().encode())
@@ -142,7 +218,7 @@ def test_migrate_brings_an_empty_database_to_the_newest_schema(tmp_path: Path) -
     env = {**BASE_ENV, "AIRDATE_DATABASE_URL": url}  # no secret keys: migrate must not need them
     assert current_revision(url) is None
     for _ in range(2):  # the second run finds nothing to do
-        result = run_airdate("migrate", env=env, cwd=tmp_path)
+        result = invoke_airdate("migrate", env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert current_revision(url) == alembic_script_head(url)
 
@@ -151,7 +227,8 @@ def alembic_script_head(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
-def test_migrate_leaves_a_migrated_database_as_it_is(cli: Cli) -> None:
+def test_migrate_leaves_a_migrated_database_as_it_is(cli_each_backend: Cli) -> None:
+    cli = cli_each_backend
     cli.ok("migrate")
     assert current_revision(cli.settings.database_url) == alembic_script_head(cli.settings.database_url)
 
@@ -278,7 +355,8 @@ def test_export_writes_what_the_running_app_serves(cli: Cli) -> None:
     assert 0 < len(icalendar.Calendar.from_ical(narrowed).walk("VEVENT")) < len(calendar.walk("VEVENT"))
 
 
-def test_rekey_moves_every_secret_to_the_new_key(cli: Cli) -> None:
+def test_rekey_moves_every_secret_to_the_new_key(cli_each_backend: Cli) -> None:
+    cli = cli_each_backend
     old_key = cli.settings.secret_keys[0]
     new_key = generate_key()
     feed_url = cli.connect()["feed_url"]
@@ -304,7 +382,8 @@ def test_verbs_that_never_talk_to_trakt_run_without_its_client_id(cli: Cli) -> N
     assert_one_error_line(cli("connect", **no_trakt), "AIRDATE_TRAKT_CLIENT_ID")
 
 
-def test_doctor_reports_ok_for_a_working_install(cli: Cli, sandbox: RunningSandbox) -> None:
+def test_doctor_reports_ok_for_a_working_install(cli_each_backend: Cli, sandbox: RunningSandbox) -> None:
+    cli = cli_each_backend
     cli.connect()
     result = cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -336,7 +415,7 @@ def test_doctor_lists_every_configuration_problem_and_an_unmigrated_database(tmp
         "AIRDATE_SECRET_KEYS": "not-a-key",
         "AIRDATE_CACHE_TTL": "soon",
     }
-    result = run_airdate("doctor", env=env, cwd=tmp_path)
+    result = invoke_airdate("doctor", env=env, cwd=tmp_path)
     assert result.returncode == 1
     fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert [line.split(":")[1].strip() for line in fails[:2]] == ["AIRDATE_SECRET_KEYS", "AIRDATE_CACHE_TTL"]
@@ -358,6 +437,8 @@ def test_doctor_lists_every_configuration_problem_and_an_unmigrated_database(tmp
 def test_configuration_errors_are_one_line_naming_the_variable(
     tmp_path: Path, verb: list[str], variables: dict[str, str], named: str
 ) -> None:
+    """In-process, except `serve`: a start-up error must be one line on the real process's stderr."""
+    run = run_airdate if verb[0] == "serve" else invoke_airdate
     keys = {} if named == "AIRDATE_SECRET_KEYS" else {"AIRDATE_SECRET_KEYS": generate_key()}
     env = {
         **BASE_ENV,
@@ -365,14 +446,14 @@ def test_configuration_errors_are_one_line_naming_the_variable(
         "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'a.db'}",
         **variables,
     }
-    result = run_airdate(*verb, env=env, cwd=tmp_path)
+    result = run(*verb, env=env, cwd=tmp_path)
     assert result.stderr.count("\n") == 1, result.stderr
     assert_one_error_line(result, f"airdate: {named}: ")
 
 
 def test_a_dot_env_in_the_working_directory_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("AIRDATE_CACHE_TTL=5\n")
-    result = run_airdate(
+    result = invoke_airdate(
         "feeds", "list", env={**BASE_ENV, "AIRDATE_SECRET_KEYS": generate_key()}, cwd=tmp_path
     )
     assert_one_error_line(result, "AIRDATE_CACHE_TTL", "out of range")
@@ -444,9 +525,9 @@ def test_database_unreachable_is_one_line(tmp_path: Path) -> None:
         "AIRDATE_TRAKT_CLIENT_ID": "any",
         "AIRDATE_DATABASE_URL": f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none",
     }
-    assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "AIRDATE_DATABASE_URL")
+    assert_one_error_line(invoke_airdate("feeds", "list", env=env, cwd=tmp_path), "AIRDATE_DATABASE_URL")
     env["AIRDATE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
-    assert_one_error_line(run_airdate("feeds", "list", env=env, cwd=tmp_path), "airdate migrate")
+    assert_one_error_line(invoke_airdate("feeds", "list", env=env, cwd=tmp_path), "airdate migrate")
 
 
 @contextmanager

@@ -2,16 +2,15 @@
 
 The demo brings its own sandbox, database and secret key, so the test gives it nothing but an empty
 working directory and an environment without any AIRDATE_* variable, and then reads what it prints.
+It runs as a real process because stopping on SIGTERM and Ctrl-C, and cleaning up, is the point.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +20,8 @@ import httpx
 import icalendar
 import pytest
 
-AIRDATE = Path(sys.executable).with_name("airdate")
+from tests.support.cli import AIRDATE, BASE_ENV
+
 STARTUP_TIMEOUT = 60.0
 LINE = re.compile(r"^\s+(feed|subscribe|dashboard|data):\s+(\S+)")
 
@@ -62,11 +62,10 @@ def read_announcement(process: subprocess.Popen[str]) -> dict[str, str]:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     assert AIRDATE.is_file(), f"{AIRDATE} is missing: install the project with `pip install -e .`"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRDATE_")}
     process = subprocess.Popen(
         [str(AIRDATE), "demo", "--port", "0"],
         cwd=tmp_path,
-        env=env,
+        env=BASE_ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

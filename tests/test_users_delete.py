@@ -1,8 +1,9 @@
 """`Accounts.delete_user` and `airdate users delete`: a person's data goes, on SQLite and PostgreSQL.
 
 The web page's "delete my data" (tests/test_web_flows.py) and this verb share `Accounts.delete_user`;
-here it runs through the installed console script against the running app, on both backends, with
-the sandbox checking that the grant was revoked and the app that the feed URLs now answer 404.
+here the command runs in this process (click's runner, the app's real database) beside the running
+app, on both backends, with the sandbox checking that the grant was revoked and the app that the feed
+URLs now answer 404.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import httpx
 
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
-from tests.support.cli import env_for, run_airdate
+from tests.support.cli import env_for, invoke_airdate
 
 
 def test_users_delete_revokes_and_deletes_everything_of_that_user_only(
@@ -30,11 +31,11 @@ def test_users_delete_revokes_and_deletes_everything_of_that_user_only(
         assert httpx.get(url).status_code == 200  # renders, so caches and feed events exist
     env = env_for(running_app.settings)
 
-    refused = run_airdate("users", "delete", "demo", env=env, cwd=tmp_path)
+    refused = invoke_airdate("users", "delete", "demo", env=env, cwd=tmp_path)
     assert refused.returncode == 1 and "--yes" in refused.stderr
     assert httpx.get(demo_urls[0]).status_code == 200  # without --yes nothing happened
 
-    done = run_airdate("users", "delete", "demo", "--yes", env=env, cwd=tmp_path)
+    done = invoke_airdate("users", "delete", "demo", "--yes", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "deleted user 'demo' and 2 feed(s)" in done.stdout
     assert sandbox.state.count("/oauth/revoke") == 1
@@ -45,7 +46,7 @@ def test_users_delete_revokes_and_deletes_everything_of_that_user_only(
     assert [feed.user_id for feed in running_app.feeds()] == [other.user_id]
     assert httpx.get(f"{running_app.url}/feeds/{other.token}.ics").status_code == 200
 
-    again = run_airdate("users", "delete", "demo", "--yes", env=env, cwd=tmp_path)
+    again = invoke_airdate("users", "delete", "demo", "--yes", env=env, cwd=tmp_path)
     assert again.returncode == 1 and again.stderr.startswith("airdate: no user 'demo'")
 
 
@@ -54,7 +55,7 @@ def test_data_is_deleted_even_when_trakt_cannot_revoke(
 ) -> None:
     demo = running_app.connect()
     sandbox.state.add_faults([{"prefix": "/oauth/revoke", "status": 503}])
-    done = run_airdate("users", "delete", "demo", "--yes", env=env_for(running_app.settings), cwd=tmp_path)
+    done = invoke_airdate("users", "delete", "demo", "--yes", env=env_for(running_app.settings), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Connected apps" in done.stderr  # told to finish the revocation on Trakt's side
     assert httpx.get(f"{running_app.url}/feeds/{demo.token}.ics").status_code == 404

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
+import click
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
 
+from app.cli.command import Verb
 from app.cli.errors import EXPECTED, describe, describe_upstream
-from app.cli.feeds import slugs
+from app.cli.verbs import summary
 from app.core.config import ConfigError, Settings
 from app.core.errors import TitleNotFound, UpstreamError
 from app.services.container import Services, open_services
+from app.store.maintenance import token_expiry, user_slugs
 from app.store.migrate import alembic_config, current_revision
-from app.store.tables import ConnectionStatus, TraktConnection
+from app.store.tables import ConnectionStatus
 
 Verdict = Literal["ok", "FAIL", "warn", "skip"]
 TMDB_PROBE_MOVIE = 550  # any id will do: a 404 still proves TMDB answered and took the token
@@ -79,7 +81,7 @@ async def check_database(report: Report, url: str) -> bool:
 
 
 async def check_trakt_users(report: Report, services: Services) -> None:
-    owners = await slugs(services)
+    owners = await user_slugs(services.sessions)
     if not owners:
         report.add("warn", "Trakt users: none connected yet; run `airdate connect`")
     for user_id, slug in owners.items():
@@ -96,10 +98,7 @@ async def check_trakt_users(report: Report, services: Services) -> None:
         except EXPECTED as exc:
             report.add("FAIL", f"Trakt user {slug}: {describe(exc)}")
             continue
-        async with services.sessions() as session:
-            expires = await session.scalar(
-                select(TraktConnection.expires_at).where(TraktConnection.user_id == user_id)
-            )
+        expires = await token_expiry(services.sessions, user_id)
         until = "unknown" if expires is None else f"{expires:%Y-%m-%d %H:%M} UTC"
         report.add("ok", f"Trakt user {slug}: connected as {who.username}, token valid until {until}")
 
@@ -118,7 +117,7 @@ async def check_tmdb(report: Report, services: Services) -> None:
     report.add("ok", f"TMDB: {services.settings.tmdb_api_url} answers and accepts the token")
 
 
-async def doctor(environ: Mapping[str, str] | None = None) -> bool:
+async def run_checks(environ: Mapping[str, str] | None = None) -> bool:
     """Run every check, printing as it goes; True when nothing failed."""
     report = Report()
     settings, problems = read_settings(os.environ if environ is None else environ)
@@ -140,3 +139,10 @@ async def doctor(environ: Mapping[str, str] | None = None) -> bool:
         await check_trakt_users(report, services)
         await check_tmdb(report, services)
     return not report.failed
+
+
+@click.command(cls=Verb, help=summary("doctor"))
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    if not asyncio.run(run_checks()):
+        ctx.exit(1)

@@ -8,6 +8,10 @@ token, SQL parameter or password can leak through them.
 
 from __future__ import annotations
 
+import errno
+import socket
+import sqlite3
+
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app.core.config import ConfigError
@@ -69,15 +73,54 @@ def describe(exc: BaseException) -> str:
         return "Trakt no longer accepts this user's sign-in; run `airdate connect` and sign in again"
     if isinstance(exc, CalendarUnavailable):
         return "Trakt cannot be reached and no earlier calendar is stored; try again in a few minutes"
+    if (reason := unreachable_database(exc)) is not None:
+        return (
+            f"cannot reach the database ({reason}); check AIRDATE_DATABASE_URL and that the database is "
+            "running and reachable from here"
+        )
     if isinstance(exc, SQLAlchemyError):
         return describe_database(exc)
-    if isinstance(exc, OSError):  # upstream clients translate theirs, so this is the database driver
-        where = f": {exc.filename}" if exc.filename else ""
-        return (
-            f"cannot reach the database ({exc.strerror or exc}{where}); check AIRDATE_DATABASE_URL and "
-            "that the server is running"
-        )
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"
     return str(exc)
+
+
+# What a failed connect looks like when the server is down, unknown or silent: asyncpg raises these
+# from its connect unwrapped (SQLAlchemy wraps only DBAPI errors); a plain OSError counts only with
+# one of the errnos a connect gives.
+_UNREACHABLE = (ConnectionError, socket.gaierror, TimeoutError)
+_UNREACHABLE_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+    errno.EADDRNOTAVAIL,
+}
+
+
+def unreachable_database(exc: BaseException) -> str | None:
+    """Why the database could not be reached, or None when `exc` means something else.
+
+    Only a failed connect counts: refused, unknown host, timed out, a connection lost under us
+    (SQLAlchemy marks it invalidated), or SQLite unable to open its file. Any other OSError (a file
+    that cannot be written, a port in use) says what it is instead.
+    """
+    if isinstance(exc, DBAPIError):
+        if isinstance(exc.orig, sqlite3.Error) and exc.orig.sqlite_errorcode == sqlite3.SQLITE_CANTOPEN:
+            return str(exc.orig)
+        if exc.connection_invalidated:
+            return f"the connection was lost: {_first_line(exc.orig or exc)}"
+        return None
+    if isinstance(exc, _UNREACHABLE) or (isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS):
+        return _first_line(exc)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def describe_upstream(service: str, exc: UpstreamError) -> str:
@@ -107,8 +150,7 @@ def describe_upstream(service: str, exc: UpstreamError) -> str:
 def describe_database(exc: SQLAlchemyError) -> str:
     """The driver's first line only: SQLAlchemy's own text carries the SQL and its parameters."""
     cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
     return (
-        f"database error ({type(cause).__name__}: {detail}); check AIRDATE_DATABASE_URL and that "
+        f"database error ({type(cause).__name__}: {_first_line(cause)}); check AIRDATE_DATABASE_URL and that "
         "`airdate migrate` has run"
     )

@@ -15,26 +15,44 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import click
 
+from app.cli.command import Verb, VerbGroup, with_services
 from app.cli.errors import CliError
+from app.cli.verbs import summary
 from app.domain.options import FeedOptions, parse_options, unique_values
 from app.services.container import Services
 from app.store.accounts import DEFAULT_FEED_NAME, FeedInfo
-from app.store.tables import User
+from app.store.maintenance import user_slugs
 
 
-def assignment(text: str) -> tuple[str, str]:
-    """argparse type for `--set key=value`: the split only; values are judged by `parse_options`."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(text)
-    return key.strip(), value
+def split_assignments(
+    ctx: click.Context, param: click.Parameter, texts: Sequence[str]
+) -> list[tuple[str, str]]:
+    """`--set key=value`: the split only.
+
+    Values are judged by `parse_options`, and a key given twice is refused by `unique_values`, as it
+    is in a feed URL's query.
+    """
+    pairs = []
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{text!r} is not KEY=VALUE", ctx, param)
+        pairs.append((key.strip(), value))
+    return pairs
 
 
-def option_values(assignments: Sequence[tuple[str, str]] | None) -> dict[str, str]:
-    """`--set` pairs as options; a key set twice is refused, as it is in a feed URL's query."""
-    return unique_values(assignments or ())
+set_option = click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=split_assignments,
+    help="a feed option as in the feed URL query (sources=shows,premieres past_days=14 all_day=true "
+    "alarm=30 tz=Europe/Berlin ...); repeat for several",
+)
+feed_id_argument = click.argument("feed_id", type=int, metavar="FEED_ID")
 
 
 def options_text(options: FeedOptions) -> str:
@@ -52,18 +70,11 @@ def _option_word(value: object) -> str:
     return str(value)
 
 
-async def slugs(services: Services) -> dict[int, str]:
-    """User id -> Trakt slug, for naming owners in listings (Accounts deals in ids)."""
-    async with services.sessions() as session:
-        rows = await session.execute(select(User.id, User.trakt_slug).order_by(User.id))
-    return {user_id: slug for user_id, slug in rows.tuples()}
-
-
 async def resolve_user(services: Services, slug: str | None) -> int:
     """The user `--user` names, or the only user there is; otherwise say which choices exist."""
     if slug is not None:
         return await services.accounts.user_id(slug)
-    known = await slugs(services)
+    known = await user_slugs(services.sessions)
     if len(known) == 1:
         return next(iter(known))
     if not known:
@@ -90,7 +101,7 @@ def _when(moment: datetime | None) -> str:
 
 
 async def list_feeds(services: Services, *, user: str | None, every_user: bool, as_json: bool) -> None:
-    owners = await slugs(services)
+    owners = await user_slugs(services.sessions)
     user_ids = list(owners) if every_user else [await resolve_user(services, user)]
     listed = [
         (feed, owners[user_id])
@@ -159,3 +170,58 @@ async def export_feed(
     except OSError as exc:
         raise CliError(f"cannot write {out} ({exc.strerror or exc})") from None
     print(f"wrote {len(rendered.entries)} entries to {out}", file=sys.stderr)
+
+
+@click.group(cls=VerbGroup, help=summary("feeds"))
+def feeds() -> None:
+    pass
+
+
+@feeds.command("list", help="show feeds: id, name, URL, options, last poll, poll count")
+@click.option("--user", metavar="SLUG", help="whose feeds (may be left out with one user)")
+@click.option("--all", "every_user", is_flag=True, help="the feeds of every user")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def list_command(user: str | None, every_user: bool, as_json: bool) -> None:
+    with_services(lambda services: list_feeds(services, user=user, every_user=every_user, as_json=as_json))
+
+
+@feeds.command("create", help="create a feed and print its URL")
+@click.option("--user", metavar="SLUG", help="whose feed (may be left out with one user)")
+@click.option("--name", help="the feed's name")
+@set_option
+def create_command(user: str | None, name: str | None, assignments: Sequence[tuple[str, str]]) -> None:
+    with_services(
+        lambda services: create_feed(services, user=user, name=name, values=unique_values(assignments))
+    )
+
+
+@feeds.command("update", help="rename a feed or change its options")
+@feed_id_argument
+@click.option("--name", help="the feed's new name")
+@set_option
+def update_command(feed_id: int, name: str | None, assignments: Sequence[tuple[str, str]]) -> None:
+    with_services(
+        lambda services: update_feed(services, feed_id, name=name, values=unique_values(assignments))
+    )
+
+
+@feeds.command("rotate", help="give a feed a new secret URL (printed); the old URL stops working at once")
+@feed_id_argument
+def rotate_command(feed_id: int) -> None:
+    with_services(lambda services: rotate_feed(services, feed_id))
+
+
+@feeds.command("revoke", help="switch a feed off for good; its URL stops working at once")
+@feed_id_argument
+def revoke_command(feed_id: int) -> None:
+    with_services(lambda services: revoke_feed(services, feed_id))
+
+
+@click.command(cls=Verb, help=summary("export"))
+@click.option("--feed", "feed_id", type=int, required=True, metavar="FEED_ID")
+@click.option(
+    "--out", type=click.Path(path_type=Path), metavar="FILE", help="where to write (default: stdout)"
+)
+@set_option
+def export(feed_id: int, out: Path | None, assignments: Sequence[tuple[str, str]]) -> None:
+    with_services(lambda services: export_feed(services, feed_id, out=out, values=unique_values(assignments)))

@@ -7,13 +7,18 @@ built here, not read from the environment, so a half-configured `.env` cannot le
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 from pathlib import Path
 
+import click
 from starlette.applications import Starlette
 
-from app.cli.servers import Listener, Servers, listen, supervise
+from app.cli.command import Verb, address_options
+from app.cli.datadir import check_data_directory
+from app.cli.servers import Listener, Servers, listen, run_serving, supervise
+from app.cli.verbs import summary
 from app.core.config import Settings
 from app.sandbox import Sandbox, create_sandbox
 from app.services.container import open_services
@@ -31,7 +36,39 @@ QUIET = {"log_level": "warning"}
 SERVING = {"log_level": "info", "proxy_headers": True, "access_log": False, "log_config": None}
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
+@click.command(cls=Verb, help=summary("serve"))
+@address_options(8000)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="worker processes sharing the port, e.g. one per CPU core",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    settings = Settings.from_env()
+    settings.require_trakt()
+    check_data_directory(settings.database_url)
+    if workers > 1:
+        serve_workers(settings, host, port, workers)
+    else:
+        run_serving(serve_one(settings, host, port))
+
+
+@click.command(cls=Verb, help=summary("demo"))
+@address_options(8000)
+def demo(host: str, port: int) -> None:
+    asyncio.run(run_demo(host, port))
+
+
+@click.command(cls=Verb, help=summary("sandbox"))
+@address_options(8765)
+def sandbox(host: str, port: int) -> None:
+    asyncio.run(run_sandbox(host, port))
+
+
+async def serve_one(settings: Settings, host: str, port: int) -> None:
     listener = listen(host, port)
     configure_logging(settings.log_format)
     async with Servers() as servers:
@@ -115,7 +152,7 @@ def _announce(code: DeviceCode) -> None:
     )
 
 
-async def demo(host: str, port: int) -> None:
+async def run_demo(host: str, port: int) -> None:
     """Sandbox + throwaway SQLite + sign-in + app, until Ctrl-C; the temp directory is then removed."""
     app_listener = listen(host, port)
     sandbox_listener = listen("127.0.0.1", 0)

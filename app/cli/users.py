@@ -9,8 +9,27 @@ from __future__ import annotations
 
 import sys
 
+import click
+
+from app.cli.command import VerbGroup, with_services
 from app.cli.errors import CliError
+from app.cli.verbs import summary
 from app.services.container import Services
+
+
+@click.group(cls=VerbGroup, help=summary("users"))
+def users() -> None:
+    pass
+
+
+@users.command(
+    help="revoke a user's Trakt access and delete them with their feeds, tokens and cached calendars "
+    "(their feed URLs answer 404 from then on); SLUG is their Trakt slug (see `airdate feeds list --all`)"
+)
+@click.argument("user", metavar="SLUG")
+@click.option("--yes", is_flag=True, help="really delete; without it nothing happens")
+def delete(user: str, yes: bool) -> None:
+    with_services(lambda services: delete_user(services, user, yes=yes))
 
 
 async def delete_user(services: Services, slug: str, *, yes: bool) -> None:

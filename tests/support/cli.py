@@ -1,7 +1,14 @@
-"""Running the installed `airdate` console script as an operator would, with a controlled environment."""
+"""Running `airdate` with a controlled environment: in this process, or as the installed console script.
+
+Why both: most verbs are tested for what they print and do, which click's runner shows in-process in
+milliseconds with the same environment, working directory (`.env`), database and sandbox over HTTP.
+The installed script in a real process stays for what only a process shows: serving until a signal,
+the exit status of the real entry point, a start-up line on a bare stderr, another process's view.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -13,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from app.cli import airdate
 from app.core.config import Settings
 
 AIRDATE = Path(sys.executable).with_name("airdate")
@@ -26,6 +35,29 @@ def run_airdate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Comple
     return subprocess.run(
         [str(AIRDATE), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def invoke_airdate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`airdate ARGS` in this process, as `run_airdate` would run it: exit status, stdout, stderr."""
+    result = _invoke(args, env, cwd)
+    return subprocess.CompletedProcess(["airdate", *args], result.exit_code, result.stdout, result.stderr)
+
+
+def invoke_airdate_raw(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """The same with stdout as bytes: iCalendar lines end in CRLF, which text would hide."""
+    result = _invoke(args, env, cwd)
+    return subprocess.CompletedProcess(
+        ["airdate", *args], result.exit_code, result.stdout_bytes, result.stderr_bytes
+    )
+
+
+def _invoke(args: tuple[str, ...], env: dict[str, str], cwd: Path) -> Result:
+    """Exactly `env` for AIRDATE_* (the test's own are unset) and `cwd` as the working directory."""
+    unset: dict[str, str | None] = {key: None for key in os.environ if key.startswith("AIRDATE_")}
+    with contextlib.chdir(cwd):
+        return CliRunner().invoke(
+            airdate, list(args), env={**unset, **env}, prog_name="airdate", catch_exceptions=False
+        )
 
 
 def env_for(settings: Settings) -> dict[str, str]:
