@@ -33,6 +33,7 @@ from cryptography.fernet import Fernet
 
 from app.core.config import Settings
 from app.services.container import Services, open_services
+from app.store.maintenance import user_slugs
 from app.store.migrate import alembic_config, current_revision
 from app.store.secrets import generate_key
 from app.web.app import create_app
@@ -256,7 +257,7 @@ def test_connect_creates_the_user_and_a_default_feed_and_prints_exactly_the_json
     token = token_of(answer["feed_url"])
 
     async def check(services: Services) -> None:
-        [user_id] = await services.accounts.user_ids()
+        [user_id] = await user_slugs(services.sessions)
         [feed] = await services.accounts.list_feeds(user_id)
         assert feed.token == token
         assert feed.options.sources == ("shows", "movies")
@@ -273,7 +274,7 @@ def test_a_second_connect_updates_the_user_instead_of_duplicating(cli: Cli) -> N
     [feed] = cli.feeds()
     assert feed["name"] == "Everything"
     assert feed["url"] == first["feed_url"]
-    assert len(cli.services(lambda services: services.accounts.user_ids())) == 1
+    assert len(cli.services(lambda services: user_slugs(services.sessions))) == 1
 
 
 def test_feeds_create_update_rotate_revoke(cli: Cli) -> None:
@@ -488,7 +489,7 @@ def test_connect_failures_are_one_line_saying_what_to_do(
     result = cli("connect", "--json")
     assert result.stdout == ""
     assert_one_error_line(result, *mentions)
-    assert cli.services(lambda services: services.accounts.user_ids()) == []
+    assert cli.services(lambda services: user_slugs(services.sessions)) == {}
 
 
 def test_serve_answers_on_the_port_it_got_and_stops_cleanly(cli: Cli) -> None:

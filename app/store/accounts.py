@@ -112,10 +112,6 @@ class Accounts:
             raise UserOrFeedNotFound(f"no user #{user_id}")
         return Identity(user.trakt_slug, user.trakt_username, user.trakt_uuid, user.timezone)
 
-    async def user_ids(self) -> list[int]:
-        async with self._sessions() as session:
-            return list(await session.scalars(select(User.id).order_by(User.id)))
-
     async def create_feed(
         self, user_id: int, name: str = DEFAULT_FEED_NAME, options: FeedOptions = FeedOptions()
     ) -> FeedInfo:
