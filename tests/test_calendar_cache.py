@@ -52,7 +52,10 @@ async def test_missing_chunks_are_fetched_in_parallel_once_each(world: World) ->
     chunk_count = len(chunks_for(window))
     assert chunk_count >= 12
     assert world.calls() == chunk_count * len(sources)
-    assert elapsed < 0.3 * chunk_count / 2, f"{elapsed:.2f}s: chunks were not fetched in parallel"
+    # One after another the calls would take 0.3 s each; a third of that proves at least three at once
+    # with room for a loaded machine (a bound of half of one source's calls failed at load average 7).
+    serial = 0.3 * world.calls()
+    assert elapsed < serial / 3, f"{elapsed:.2f}s of {serial:.1f}s serial: not fetched in parallel"
     assert set(episode_ids(result)) == expected_episode_ids(world.rig, window)
     released = {
         m.ids.trakt
