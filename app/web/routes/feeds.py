@@ -121,10 +121,10 @@ class FeedFiles:
                 if_none_match = value.decode("latin-1")
             elif name == b"accept-encoding" and accept_encoding is None:
                 accept_encoding = value.decode("latin-1")
-        gzipped = _accepts_gzip(accept_encoding or "")
         if kind == "json":
-            return _json_answer(context, rendered, if_none_match, gzipped)
-        return _ics_answer(context, rendered, query, services.settings.cache_ttl, if_none_match, gzipped)
+            return _json_answer(context, rendered, if_none_match, accept_encoding)
+        cache_ttl = services.settings.cache_ttl
+        return _ics_answer(context, rendered, query, cache_ttl, if_none_match, accept_encoding)
 
 
 def _ics_answer(
@@ -133,23 +133,20 @@ def _ics_answer(
     query: FeedQuery,
     cache_ttl: int,
     if_none_match: str | None,
-    gzipped: bool,
+    accept_encoding: str | None,
 ) -> Answer:
     """The .ics answer, prepared once per rendering and variant (the feed's name is part of what a
     rendering was made from, so its file name cannot change under it)."""
-    headers = {
-        "ETag": rendered.etag,
-        "Last-Modified": rendered.last_modified,
-        "Cache-Control": f"private, max-age={cache_ttl}",
-        "Vary": "Accept-Encoding",
-    }
     if _etag_matches(if_none_match, rendered.etag):
         key: Hashable = ("ics-304", cache_ttl)
         if (answer := rendered.derived.get(key)) is None:
-            answer = rendered.derived[key] = Answer.of(Response(status_code=304, headers=headers))
+            response = Response(status_code=304, headers=_ics_headers(rendered, cache_ttl))
+            answer = rendered.derived[key] = Answer.of(response)
         return cast(Answer, answer)
+    gzipped = _accepts_gzip(accept_encoding or "")
     key = ("ics", cache_ttl, query.download, gzipped)
     if (answer := rendered.derived.get(key)) is None:
+        headers = _ics_headers(rendered, cache_ttl)
         # Named after the feed, never the token: a browser that opens the URL saves or shows a file
         # whose name would otherwise leak the secret into download folders and histories.
         disposition = "attachment" if query.download else "inline"
@@ -163,8 +160,17 @@ def _ics_answer(
     return cast(Answer, answer)
 
 
+def _ics_headers(rendered: RenderedFeed, cache_ttl: int) -> dict[str, str]:
+    return {
+        "ETag": rendered.etag,
+        "Last-Modified": rendered.last_modified,
+        "Cache-Control": f"private, max-age={cache_ttl}",
+        "Vary": "Accept-Encoding",
+    }
+
+
 def _json_answer(
-    context: FeedContext, rendered: RenderedFeed, if_none_match: str | None, gzipped: bool
+    context: FeedContext, rendered: RenderedFeed, if_none_match: str | None, accept_encoding: str | None
 ) -> Answer:
     """The feed's entries as JSON (docs/feeds-json.md), with its own ETag: the bytes differ from the
     .ics. Made once per rendering, as the .ics is."""
@@ -186,6 +192,7 @@ def _json_answer(
         if (answer := rendered.derived.get(key)) is None:
             answer = rendered.derived[key] = Answer.of(Response(status_code=304, headers=headers))
         return cast(Answer, answer)
+    gzipped = _accepts_gzip(accept_encoding or "")
     key = ("json", gzipped)
     if (answer := rendered.derived.get(key)) is None:
         if gzipped:
@@ -232,6 +239,8 @@ def _iso(value: date | datetime) -> str:
 def _etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
+    if header == etag:  # what calendar apps send back: the ETag alone
+        return True
     candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag in candidates or "*" in candidates
 
