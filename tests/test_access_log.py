@@ -13,7 +13,7 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +22,9 @@ import pytest
 
 from app.core.config import Settings
 from app.store.secrets import new_feed_token
-from app.web.access_log import ACCESS_LOGGER, AccessLog
+from app.web.access_log import ACCESS_LOGGER, FORMAT, AccessLog
 from app.web.app import create_app
-from app.web.logs import FLUSH_SECONDS
+from app.web.logs import FLUSH_SECONDS, JsonFormatter, TextFormatter
 from app.web.logs import configure as configure_logging
 from tests.fixtures.app import connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
@@ -194,6 +194,34 @@ def test_logging_shutdown_writes_what_is_waiting(log_stream: _Stream) -> None:
     logging.getLogger(ACCESS_LOGGER).info("last words")
     logging.shutdown()  # what runs at interpreter exit
     assert "last words" in log_stream.getvalue()
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_an_access_entry_is_formatted_as_its_record_would_be(
+    formatter: TextFormatter | JsonFormatter, level: int
+) -> None:
+    """Under `airdate serve` requests leave tuples, not records: the lines must not tell."""
+    args = ("GET", "/feeds/{token}.ics", 200, 0.04999, 1234)
+    record = logging.getLogger(ACCESS_LOGGER).makeRecord(ACCESS_LOGGER, level, "x", 0, FORMAT, args, None)
+    assert formatter.format_access((record.created, level, *args)) == formatter.format(record)
+
+
+async def test_a_request_leaves_an_entry_not_a_record_once_serve_configured_logging(
+    log_stream: _Stream, access_records: list[logging.LogRecord]
+) -> None:
+    async def answer(
+        scope: object, receive: object, send: Callable[[dict[str, object]], Awaitable[None]]
+    ) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b"abc"})
+
+    await AccessLog(answer)({"type": "http", "method": "HEAD", "path": "/x"}, _no_receive, _no_send)
+    logging.getLogger("airdate.test").warning("next")  # writes the waiting line first
+    lines = log_stream.getvalue().splitlines()
+    assert re.fullmatch(r"\S+ \S+ INFO airdate\.access: HEAD - 204 \d+\.\dms 3B", lines[0]), lines
+    assert lines[1].endswith("WARNING airdate.test: next")
+    assert access_records == []
 
 
 class _Capture(logging.Handler):

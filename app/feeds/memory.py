@@ -11,9 +11,10 @@ Bounded by count and by an estimate of the bytes held (`footprint`), least recen
 from __future__ import annotations
 
 import gzip
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from app.core.lru import Lru
 from app.domain.entries import Entry
@@ -38,6 +39,9 @@ class RenderedFeed:
     posters: Mapping[PosterKey, str]
     options: FeedOptions
     _gzipped: bytes | None = field(default=None, repr=False)
+    # What the web layer derives from this rendering once (headers, the JSON body), under keys of its
+    # choosing: a warm poll then picks a prepared answer instead of building one.
+    derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def gzipped(self) -> bytes:
         """The body compressed once per rendering, for clients that ask for gzip."""

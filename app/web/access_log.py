@@ -9,12 +9,17 @@ logged at debug, since an orchestrator polls them every few seconds.
 
 Cheap on purpose (warm polls take well under a millisecond): with the logger off the middleware is a
 single level check, and with it on the route name is a constant string, never built per request.
+Under `airdate serve` a request leaves only a tuple (`AccessEntry`) with the log handler, which formats
+lines in bulk on its flusher thread: a `LogRecord` and a pass through logging's handler chain per
+request cost about as much as the rest of a warm poll (docs/performance.md, issue 11). Without that
+handler (tests, an embedding app) each request is an ordinary record.
 """
 
 from __future__ import annotations
 
 import logging
-from time import perf_counter
+from collections.abc import Callable
+from time import perf_counter, time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +30,21 @@ FORMAT = "%s %s %d %.1fms %dB"
 UNROUTED = "-"
 _PROBES = frozenset({"/healthz", "/readyz"})
 _FEED_PREFIX = "/feeds"
+
+# (time.time(), level, then the values of FIELDS): all a line needs, formatted later in bulk.
+AccessEntry = tuple[float, int, str, str, int, float, int]
+_sink: Callable[[AccessEntry], None] | None = None
+
+
+def set_sink(sink: Callable[[AccessEntry], None] | None) -> None:
+    """Where requests leave their entries instead of logging a record; None: log records again."""
+    global _sink
+    _sink = sink
+
+
+def current_sink() -> Callable[[AccessEntry], None] | None:
+    """The sink in use, so that a handler being closed takes away its own and no other."""
+    return _sink
 
 
 def route_name(scope: Scope) -> str:
@@ -72,7 +92,12 @@ class AccessLog:
             level = logging.DEBUG if scope["path"] in _PROBES else logging.INFO
             if self.log.isEnabledFor(level):
                 elapsed = (perf_counter() - started) * 1000.0
-                args = (scope["method"], route_name(scope), status, elapsed, size)
-                # makeRecord + handle, not .log(): .log() walks the stack to find its caller, which
-                # costs more than the rest of the record; the caller is always this line anyway.
-                self.log.handle(self.log.makeRecord(self.log.name, level, __file__, 0, FORMAT, args, None))
+                sink = _sink
+                if sink is not None:
+                    sink((time(), level, scope["method"], route_name(scope), status, elapsed, size))
+                else:
+                    args = (scope["method"], route_name(scope), status, elapsed, size)
+                    # makeRecord + handle, not .log(): .log() walks the stack to find its caller,
+                    # which costs more than the rest of the record; the caller is always this line.
+                    record = self.log.makeRecord(self.log.name, level, __file__, 0, FORMAT, args, None)
+                    self.log.handle(record)

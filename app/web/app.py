@@ -71,7 +71,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        middleware=[Middleware(AccessLog), Middleware(RequestCounter, counts=request_counts)],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(RequestCounter, counts=request_counts),
+            Middleware(feeds.FeedsFirst),  # innermost of ours: polls are logged and counted as before
+        ],
         exception_handlers=errors.handlers,  # styled pages for people; feed URLs stay plain
         lifespan=lifespan,
     )

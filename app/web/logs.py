@@ -12,6 +12,10 @@ record (start-up and shutdown lines, warnings, the app's own messages: a few per
 once with everything before it. So the server's last lines on a stop write out every access line
 before them, also in a `--workers` process, which uvicorn ends by re-raising the signal (no exit
 handlers run there); in a single process `logging.shutdown` flushes at exit as well.
+
+Why access lines arrive as tuples: a `LogRecord` per request and logging's handler chain cost a warm
+poll several microseconds more than the line itself; the access middleware hands this handler an
+`AccessEntry` and the flusher formats each waiting line, byte for byte as the record would have been.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import logging
 import sys
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from app.core.config import LogFormat
-from app.web.access_log import ACCESS_LOGGER, FIELDS
+from app.web.access_log import ACCESS_LOGGER, FIELDS, FORMAT, AccessEntry, current_sink, set_sink
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FLUSH_SECONDS = 0.2  # the longest a line waits in memory before it is written
@@ -51,6 +56,19 @@ class JsonFormatter(logging.Formatter):
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
+    def format_access(self, entry: AccessEntry) -> str:
+        """The line `format` writes for the access record `entry` stands for."""
+        created, level, *args = entry
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "level": logging.getLevelName(level).lower(),
+            "logger": ACCESS_LOGGER,
+            "message": FORMAT % tuple(args),
+        }
+        data.update(zip(FIELDS, args, strict=True))
+        data["duration_ms"] = round(data["duration_ms"], 2)
+        return json.dumps(data, ensure_ascii=False)
+
 
 class TextFormatter(logging.Formatter):
     """`TEXT_FORMAT`, byte for byte as `logging.Formatter(TEXT_FORMAT)` writes it, for less per line.
@@ -66,11 +84,21 @@ class TextFormatter(logging.Formatter):
         self._stamp = ""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
+        return self._time(record.created, int(record.msecs))
+
+    def _time(self, created: float, msecs: int) -> str:
+        second = int(created)
         if second != self._second:  # formatters run under their handler's lock: no race here
-            self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._stamp = time.strftime(self.default_time_format, self.converter(created))
             self._second = second
-        return f"{self._stamp},{int(record.msecs):03d}"
+        return f"{self._stamp},{msecs:03d}"
+
+    def format_access(self, entry: AccessEntry) -> str:
+        """The line `format` writes for the access record `entry` stands for."""
+        created, level, method, route, status, duration, size = entry
+        stamp = self._time(created, int((created - int(created)) * 1000))  # as LogRecord's msecs
+        level_name = logging.getLevelName(level)
+        return f"{stamp} {level_name} {ACCESS_LOGGER}: {method} {route} {status:d} {duration:.1f}ms {size:d}B"
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info or record.exc_text or record.stack_info:
@@ -85,11 +113,21 @@ class _Handler(logging.StreamHandler[IO[str]]):
     lines in batches (see the module docstring), from a flusher thread at most `FLUSH_SECONDS` apart.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], formatter: TextFormatter | JsonFormatter) -> None:
         super().__init__(stream)
-        self._pending: list[str] = []
+        self.setFormatter(formatter)
+        self._access = formatter
+        # Formatted lines and access entries, in arrival order. A deque: the event loop appends
+        # entries without the lock while the flusher pops them (both are atomic on a deque).
+        self._pending: deque[str | AccessEntry] = deque()
         self._stopping = threading.Event()
         threading.Thread(target=self._flush_periodically, name="log-flush", daemon=True).start()
+
+    def take_access(self, entry: AccessEntry) -> None:
+        """The access middleware's sink: keep the entry until the next flush."""
+        self._pending.append(entry)
+        if len(self._pending) >= BATCH_LINES:
+            self.flush()
 
     def emit(self, record: logging.LogRecord) -> None:
         # Called under the handler's lock (Handler.handle), as flush() takes it: no line interleaves.
@@ -103,19 +141,25 @@ class _Handler(logging.StreamHandler[IO[str]]):
 
     def flush(self) -> None:
         self.acquire()
+        pending, count = self._pending, 0
         try:
-            lines, self._pending = self._pending, []
-            if lines:
-                self.stream.write("\n".join(lines) + "\n")
+            count = len(pending)
+            if count:
+                line = self._access.format_access
+                waiting = [pending.popleft() for _ in range(count)]
+                text = "\n".join([item if isinstance(item, str) else line(item) for item in waiting])
+                self.stream.write(text + "\n")
                 self.stream.flush()
         except Exception:  # as StreamHandler.emit does: a broken stream must not break serving
-            self.handleError(logging.makeLogRecord({"msg": f"{len(lines)} log lines not written"}))
+            self.handleError(logging.makeLogRecord({"msg": f"{count} log lines not written"}))
         finally:
             self.release()
 
     def close(self) -> None:
         """Write what is waiting and stop the flusher (`logging.shutdown` calls this at exit)."""
         self._stopping.set()
+        if current_sink() == self.take_access:
+            set_sink(None)
         self.flush()
         super().close()
 
@@ -126,13 +170,13 @@ class _Handler(logging.StreamHandler[IO[str]]):
 
 def configure(log_format: LogFormat, *, level: int = logging.INFO, stream: IO[str] | None = None) -> None:
     """Send every record at `level` and above to `stream` (stderr) in `log_format`."""
-    handler = _Handler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler = _Handler(stream or sys.stderr, JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
         old.close()
     root.addHandler(handler)
+    set_sink(handler.take_access)
     root.setLevel(level)
     # No format here prints them, and each costs microseconds on every record (every request).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

@@ -11,13 +11,16 @@ import gzip
 import hashlib
 import json
 import re
+from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
+from urllib.parse import parse_qsl
 
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.domain.entries import Entry, Episode
 from app.domain.options import NO_QUERY, FeedQuery, OptionError, parse_query
@@ -47,93 +50,158 @@ class _Anything(Convertor[str]):
 register_url_convertor("anything", _Anything())
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+RawHeaders = list[tuple[bytes, bytes]]
 
 
-async def any_feed_path(request: Request) -> Response:
-    """Every GET/HEAD under /feeds: a feed file, or the feed 404, one body for every kind of miss.
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A whole HTTP answer, sent as is: the headers exactly as Starlette's `Response` builds them."""
 
-    Traversal (`..%2f`), control characters, unknown endings and empty tokens all end here, after
-    the same lookup a real token costs ("" is never a feed), so no miss looks different from another.
+    status: int
+    headers: RawHeaders
+    body: bytes
+
+    @classmethod
+    def of(cls, response: Response) -> Answer:
+        return cls(response.status_code, response.raw_headers, bytes(response.body))
+
+
+_NOT_FOUND = Answer.of(PlainTextResponse(NOT_FOUND, status_code=404))
+_UNAVAILABLE = Answer.of(
+    PlainTextResponse(
+        "Trakt cannot be reached right now and there is no earlier calendar to show; "
+        "your calendar app will try again.\n",
+        status_code=503,
+        headers={"Retry-After": "120"},
+    )
+)
+
+
+class FeedFiles:
+    """The ASGI endpoint of every GET/HEAD under /feeds: a feed file, or the feed 404, one body for
+    every kind of miss.
+
+    Why ASGI and not a Starlette `Request`/`Response` endpoint: a warm poll is the service's whole
+    load, and building those objects, parsing headers into them and encoding headers again cost as much
+    as answering (docs/performance.md, issue 11). Answers come prepared per rendering instead.
+    Traversal (`..%2f`), control characters, unknown endings and empty tokens all end in the 404
+    after the same lookup a real token costs ("" is never a feed), so no miss looks different.
     """
-    match = _FEED_FILE.fullmatch(request.path_params.get("rest", ""))
-    token, kind = (match["token"], match["kind"]) if match else ("", "ics")
-    request.path_params["token"] = token
-    return await (feed_json if kind == "json" else feed_ics)(request)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = await self.answer(scope)
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def answer(self, scope: Scope) -> Answer:
+        match = _FEED_FILE.fullmatch(scope["path_params"].get("rest", ""))
+        token, kind = (match["token"], match["kind"]) if match else ("", "ics")
+        services: Services = scope["app"].state.services
+        context = await services.feeds.lookup(token)
+        if context is None:
+            return _NOT_FOUND
+        services.feeds.count_poll(context.feed_id)
+        query_string: bytes = scope["query_string"]
+        try:
+            query = (
+                parse_query(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+                if query_string
+                else NO_QUERY
+            )
+            options = services.feeds.options(context, query.overrides)
+        except OptionError as error:
+            return Answer.of(PlainTextResponse(f"Bad feed option {error}\n", status_code=400))
+        try:
+            rendered = await services.feeds.render(context, options)
+        except CalendarUnavailable:
+            return _UNAVAILABLE
+        if_none_match = accept_encoding = None
+        for name, value in scope["headers"]:  # the first of each, as Starlette's Headers.get
+            if name == b"if-none-match" and if_none_match is None:
+                if_none_match = value.decode("latin-1")
+            elif name == b"accept-encoding" and accept_encoding is None:
+                accept_encoding = value.decode("latin-1")
+        if kind == "json":
+            return _json_answer(context, rendered, if_none_match, accept_encoding)
+        cache_ttl = services.settings.cache_ttl
+        return _ics_answer(context, rendered, query, cache_ttl, if_none_match, accept_encoding)
 
 
-async def _feed(request: Request) -> tuple[FeedContext, RenderedFeed, FeedQuery] | Response:
-    """The feed a request names, rendered with its options; or the plain answer why not."""
-    services = _services(request)
-    context = await services.feeds.lookup(request.path_params["token"])
-    if context is None:
-        return PlainTextResponse(NOT_FOUND, status_code=404)
-    services.feeds.count_poll(context.feed_id)
-    try:
-        query = parse_query(request.query_params.multi_items()) if request.scope["query_string"] else NO_QUERY
-        options = services.feeds.options(context, query.overrides)
-    except OptionError as error:
-        return PlainTextResponse(f"Bad feed option {error}\n", status_code=400)
-    try:
-        return context, await services.feeds.render(context, options), query
-    except CalendarUnavailable:
-        return PlainTextResponse(
-            "Trakt cannot be reached right now and there is no earlier calendar to show; "
-            "your calendar app will try again.\n",
-            status_code=503,
-            headers={"Retry-After": "120"},
-        )
+def _ics_answer(
+    context: FeedContext,
+    rendered: RenderedFeed,
+    query: FeedQuery,
+    cache_ttl: int,
+    if_none_match: str | None,
+    accept_encoding: str | None,
+) -> Answer:
+    """The .ics answer, prepared once per rendering and variant (the feed's name is part of what a
+    rendering was made from, so its file name cannot change under it)."""
+    if _etag_matches(if_none_match, rendered.etag):
+        key: Hashable = ("ics-304", cache_ttl)
+        if (answer := rendered.derived.get(key)) is None:
+            response = Response(status_code=304, headers=_ics_headers(rendered, cache_ttl))
+            answer = rendered.derived[key] = Answer.of(response)
+        return cast(Answer, answer)
+    gzipped = _accepts_gzip(accept_encoding or "")
+    key = ("ics", cache_ttl, query.download, gzipped)
+    if (answer := rendered.derived.get(key)) is None:
+        headers = _ics_headers(rendered, cache_ttl)
+        # Named after the feed, never the token: a browser that opens the URL saves or shows a file
+        # whose name would otherwise leak the secret into download folders and histories.
+        disposition = "attachment" if query.download else "inline"
+        headers["Content-Disposition"] = f'{disposition}; filename="{_filename(context.name)}"'
+        body = rendered.body
+        if gzipped:
+            body = rendered.gzipped()
+            headers["Content-Encoding"] = "gzip"
+        response = Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+        answer = rendered.derived[key] = Answer.of(response)
+    return cast(Answer, answer)
 
 
-async def feed_ics(request: Request) -> Response:
-    found = await _feed(request)
-    if isinstance(found, Response):
-        return found
-    context, rendered, query = found
-    headers = {
+def _ics_headers(rendered: RenderedFeed, cache_ttl: int) -> dict[str, str]:
+    return {
         "ETag": rendered.etag,
         "Last-Modified": rendered.last_modified,
-        "Cache-Control": f"private, max-age={_services(request).settings.cache_ttl}",
+        "Cache-Control": f"private, max-age={cache_ttl}",
         "Vary": "Accept-Encoding",
     }
-    if _etag_matches(request.headers.get("if-none-match"), rendered.etag):
-        return Response(status_code=304, headers=headers)
-    # Named after the feed, never the token: a browser that opens the URL saves or shows a file whose
-    # name would otherwise leak the secret into download folders and histories.
-    disposition = "attachment" if query.download else "inline"
-    headers["Content-Disposition"] = f'{disposition}; filename="{_filename(context.name)}"'
-    body = rendered.body
-    if _accepts_gzip(request.headers.get("accept-encoding", "")):
-        body = rendered.gzipped()
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
-async def feed_json(request: Request) -> Response:
-    """The feed's entries as JSON (docs/feeds-json.md), with its own ETag: the bytes differ from the .ics."""
-    found = await _feed(request)
-    if isinstance(found, Response):
-        return found
-    context, rendered, _ = found
-    body = json.dumps(
-        {
-            "name": context.name,
-            "options": rendered.options.to_json(),
-            "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
-    etag = '"j' + hashlib.sha256(body).hexdigest()[:32] + '"'
+def _json_answer(
+    context: FeedContext, rendered: RenderedFeed, if_none_match: str | None, accept_encoding: str | None
+) -> Answer:
+    """The feed's entries as JSON (docs/feeds-json.md), with its own ETag: the bytes differ from the
+    .ics. Made once per rendering, as the .ics is."""
+    if (prepared := rendered.derived.get("json")) is None:
+        body = json.dumps(
+            {
+                "name": context.name,
+                "options": rendered.options.to_json(),
+                "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        prepared = rendered.derived["json"] = (body, '"j' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    body, etag = cast(tuple[bytes, str], prepared)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
-    if _etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    if _accepts_gzip(request.headers.get("accept-encoding", "")):
-        body = gzip.compress(body, compresslevel=6, mtime=0)
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type="application/json", headers=headers)
+    if _etag_matches(if_none_match, etag):
+        key: Hashable = "json-304"
+        if (answer := rendered.derived.get(key)) is None:
+            answer = rendered.derived[key] = Answer.of(Response(status_code=304, headers=headers))
+        return cast(Answer, answer)
+    gzipped = _accepts_gzip(accept_encoding or "")
+    key = ("json", gzipped)
+    if (answer := rendered.derived.get(key)) is None:
+        if gzipped:
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        answer = rendered.derived[key] = Answer.of(
+            Response(body, media_type="application/json", headers=headers)
+        )
+    return cast(Answer, answer)
 
 
 def _entry_json(entry: Entry, rendered: RenderedFeed) -> dict[str, Any]:
@@ -171,6 +239,8 @@ def _iso(value: date | datetime) -> str:
 def _etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
+    if header == etag:  # what calendar apps send back: the ETag alone
+        return True
     candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag in candidates or "*" in candidates
 
@@ -189,7 +259,31 @@ def _filename(name: str) -> str:
 
 
 # Everything under /feeds is ours: GET and HEAD, any other method is a 405 whatever the path.
-routes: list[BaseRoute] = [
-    Route("/feeds", any_feed_path, methods=["GET", "HEAD"]),
-    Route("/feeds/{rest:anything}", any_feed_path, methods=["GET", "HEAD"]),
+routes: list[Route] = [
+    Route("/feeds", FeedFiles(), methods=["GET", "HEAD"]),
+    Route("/feeds/{rest:anything}", FeedFiles(), methods=["GET", "HEAD"]),
 ]
+
+
+class FeedsFirst:
+    """ASGI middleware giving a feed poll to its route before Starlette's exception middleware and
+    router, which cost a warm poll a few microseconds more (docs/performance.md, issue 11).
+
+    The same routes answer, matched by their own `matches` exactly as the router would (they come
+    first in its list); anything they do not fully match (other paths, a POST's 405) goes on to the
+    router. Errors still reach Starlette's outermost handler, as a feed URL's 500 always did.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/feeds"):
+            for route in routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    await route.handle(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
