@@ -145,8 +145,12 @@ class _Stream(io.StringIO):
 
 @pytest.fixture
 def log_stream() -> Iterator[_Stream]:
+    """Our log set-up on a stream of the test's, and every logging setting it touches put back after:
+    left behind, it quietens httpx for the rest of the session (two later tests read httpx's lines)."""
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
+    quieted = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    flags = (logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
     stream = _Stream()
     configure_logging("text", stream=stream)
     yield stream
@@ -155,6 +159,9 @@ def log_stream() -> Iterator[_Stream]:
             root.removeHandler(handler)
             handler.close()
     root.setLevel(saved[0])
+    for name, level in quieted.items():
+        logging.getLogger(name).setLevel(level)
+    logging.logThreads, logging.logProcesses, logging.logMultiprocessing = flags
 
 
 def test_lines_wait_at_most_the_flush_interval_and_are_written_together(log_stream: _Stream) -> None:
