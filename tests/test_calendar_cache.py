@@ -179,8 +179,10 @@ async def test_a_cold_request_leases_once_and_stores_answers_that_arrive_togethe
         await eventually(lambda: leased(world.rig.sessions, chunk_count), "the leases")  # Trakt calls leave
         async with blocker.begin() as connection:  # SQLite: the write lock; PostgreSQL: the user's row
             await connection.execute(update(User).where(User.id == world.user_id).values(data_version=0))
-            await eventually(reaches(world.calls, chunk_count), "Trakt's answers")
-            await asyncio.sleep(0.1)  # the answers' last hop to the client
+            await eventually(reaches(world.calls, chunk_count), "Trakt's calls")
+            # Every answer at the writer (one write blocked on the lock, the rest queued behind it):
+            # a fixed pause for the answers' last hop let one arrive after the lock under load.
+            await eventually(lambda: calendar._answers.waiting == chunk_count, "answers at the writer")
         result = await request
     finally:
         await engine.dispose()

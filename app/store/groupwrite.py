@@ -21,7 +21,13 @@ class GroupWriter(Generic[T]):
     def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
         self._write = write
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
+        self._writing = 0  # items in the transaction under way
         self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet committed: the one write under way and the group behind it."""
+        return self._writing + len(self._queue)
 
     async def submit(self, item: T) -> None:
         """Return once `item` is committed; raise what its transaction raised."""
@@ -36,6 +42,7 @@ class GroupWriter(Generic[T]):
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
+                self._writing = len(batch)
                 try:
                     await self._write([item for item, _ in batch])
                 except Exception as exc:
@@ -45,6 +52,7 @@ class GroupWriter(Generic[T]):
                     for _, committed in batch:
                         committed.set_result(None)
         finally:
+            self._writing = 0
             self._writer = None
             abandoned, self._queue = [*batch, *self._queue], []
             for _, committed in abandoned:  # only when cancelled (shutdown): nobody may hang
