@@ -174,7 +174,7 @@ async def export_feed(
 
 @click.group(cls=VerbGroup, help=summary("feeds"))
 def feeds() -> None:
-    pass
+    """Only a name for its actions (`feeds list`, `feeds create`, ...): the group itself does nothing."""
 
 
 @feeds.command("list", help="show feeds: id, name, URL, options, last poll, poll count")

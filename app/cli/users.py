@@ -19,7 +19,7 @@ from app.services.container import Services
 
 @click.group(cls=VerbGroup, help=summary("users"))
 def users() -> None:
-    pass
+    """Only a name for its actions (`users delete`): the group itself does nothing."""
 
 
 @users.command(

@@ -11,10 +11,10 @@ Bounded by count and by an estimate of the bytes held (`footprint`), least recen
 from __future__ import annotations
 
 import gzip
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from app.core.lru import Lru
 from app.domain.entries import Entry
@@ -26,6 +26,8 @@ MEMORY_BYTES = 256 * 1024 * 1024
 # What one rendering holds per byte of body: the body, its gzip copy, and the entries and posters it
 # was made from (tests/test_feed_memory.py measures it against real renderings).
 FOOTPRINT_FACTOR = 4
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -39,15 +41,20 @@ class RenderedFeed:
     posters: Mapping[PosterKey, str]
     options: FeedOptions
     _gzipped: bytes | None = field(default=None, repr=False)
-    # What the web layer derives from this rendering once (headers, the JSON body), under keys of its
-    # choosing: a warm poll then picks a prepared answer instead of building one.
-    derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+    _derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def gzipped(self) -> bytes:
         """The body compressed once per rendering, for clients that ask for gzip."""
         if self._gzipped is None:
             self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
         return self._gzipped
+
+    def derived(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What the web layer derives from this rendering (an answer, the JSON body), made once per
+        key of its choosing: a warm poll then picks a prepared answer instead of building one."""
+        if (value := self._derived.get(key)) is None:
+            value = self._derived[key] = make()
+        return cast(T, value)
 
 
 @dataclass(frozen=True, slots=True)

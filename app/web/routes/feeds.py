@@ -11,10 +11,9 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -138,14 +137,13 @@ def _ics_answer(
     """The .ics answer, prepared once per rendering and variant (the feed's name is part of what a
     rendering was made from, so its file name cannot change under it)."""
     if _etag_matches(if_none_match, rendered.etag):
-        key: Hashable = ("ics-304", cache_ttl)
-        if (answer := rendered.derived.get(key)) is None:
-            response = Response(status_code=304, headers=_ics_headers(rendered, cache_ttl))
-            answer = rendered.derived[key] = Answer.of(response)
-        return cast(Answer, answer)
+        return rendered.derived(
+            ("ics-304", cache_ttl),
+            lambda: Answer.of(Response(status_code=304, headers=_ics_headers(rendered, cache_ttl))),
+        )
     gzipped = _accepts_gzip(accept_encoding or "")
-    key = ("ics", cache_ttl, query.download, gzipped)
-    if (answer := rendered.derived.get(key)) is None:
+
+    def make() -> Answer:
         headers = _ics_headers(rendered, cache_ttl)
         # Named after the feed, never the token: a browser that opens the URL saves or shows a file
         # whose name would otherwise leak the secret into download folders and histories.
@@ -155,9 +153,9 @@ def _ics_answer(
         if gzipped:
             body = rendered.gzipped()
             headers["Content-Encoding"] = "gzip"
-        response = Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
-        answer = rendered.derived[key] = Answer.of(response)
-    return cast(Answer, answer)
+        return Answer.of(Response(body, media_type="text/calendar; charset=utf-8", headers=headers))
+
+    return rendered.derived(("ics", cache_ttl, query.download, gzipped), make)
 
 
 def _ics_headers(rendered: RenderedFeed, cache_ttl: int) -> dict[str, str]:
@@ -174,34 +172,34 @@ def _json_answer(
 ) -> Answer:
     """The feed's entries as JSON (docs/feeds-json.md), with its own ETag: the bytes differ from the
     .ics. Made once per rendering, as the .ics is."""
-    if (prepared := rendered.derived.get("json")) is None:
-        body = json.dumps(
-            {
-                "name": context.name,
-                "options": rendered.options.to_json(),
-                "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        prepared = rendered.derived["json"] = (body, '"j' + hashlib.sha256(body).hexdigest()[:32] + '"')
-    body, etag = cast(tuple[bytes, str], prepared)
+    body, etag = rendered.derived("json", lambda: _json_body(context, rendered))
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
     if _etag_matches(if_none_match, etag):
-        key: Hashable = "json-304"
-        if (answer := rendered.derived.get(key)) is None:
-            answer = rendered.derived[key] = Answer.of(Response(status_code=304, headers=headers))
-        return cast(Answer, answer)
+        return rendered.derived("json-304", lambda: Answer.of(Response(status_code=304, headers=headers)))
     gzipped = _accepts_gzip(accept_encoding or "")
-    key = ("json", gzipped)
-    if (answer := rendered.derived.get(key)) is None:
+
+    def make() -> Answer:
+        content = body
         if gzipped:
-            body = gzip.compress(body, compresslevel=6, mtime=0)
+            content = gzip.compress(body, compresslevel=6, mtime=0)
             headers["Content-Encoding"] = "gzip"
-        answer = rendered.derived[key] = Answer.of(
-            Response(body, media_type="application/json", headers=headers)
-        )
-    return cast(Answer, answer)
+        return Answer.of(Response(content, media_type="application/json", headers=headers))
+
+    return rendered.derived(("json", gzipped), make)
+
+
+def _json_body(context: FeedContext, rendered: RenderedFeed) -> tuple[bytes, str]:
+    """The JSON document and its ETag (quoted, strong, marked so it never equals the .ics one)."""
+    body = json.dumps(
+        {
+            "name": context.name,
+            "options": rendered.options.to_json(),
+            "entries": [_entry_json(entry, rendered) for entry in rendered.entries],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    return body, '"j' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def _entry_json(entry: Entry, rendered: RenderedFeed) -> dict[str, Any]:
