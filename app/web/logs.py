@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -43,31 +44,39 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record; an access record's arguments become its named fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple):
-            data.update(zip(FIELDS, record.args, strict=False))
-            data["duration_ms"] = round(data["duration_ms"], 2)
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        fields = record.args if record.name == ACCESS_LOGGER and isinstance(record.args, tuple) else ()
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        return _json_line(
+            record.created, record.levelname, record.name, record.getMessage(), fields, exception
+        )
 
     def format_access(self, entry: AccessEntry) -> str:
         """The line `format` writes for the access record `entry` stands for."""
         created, level, *args = entry
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
-            "level": logging.getLevelName(level).lower(),
-            "logger": ACCESS_LOGGER,
-            "message": FORMAT % tuple(args),
-        }
-        data.update(zip(FIELDS, args, strict=True))
+        return _json_line(created, logging.getLevelName(level), ACCESS_LOGGER, FORMAT % tuple(args), args)
+
+
+def _json_line(
+    created: float,
+    level: str,
+    logger: str,
+    message: str,
+    fields: Sequence[object],
+    exception: str | None = None,
+) -> str:
+    """One record as a JSON object; an access record's arguments become its named fields."""
+    data: dict[str, Any] = {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level.lower(),
+        "logger": logger,
+        "message": message,
+    }
+    if fields:
+        data.update(zip(FIELDS, fields, strict=False))
         data["duration_ms"] = round(data["duration_ms"], 2)
-        return json.dumps(data, ensure_ascii=False)
+    if exception is not None:
+        data["exception"] = exception
+    return json.dumps(data, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
