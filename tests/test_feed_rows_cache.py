@@ -176,7 +176,7 @@ async def test_a_row_read_while_something_commits_is_answered_but_not_kept(tmp_p
     reader = HotReader(f"sqlite+aiosqlite:///{path}")
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("CREATE TABLE t (x)")
-    rows: FeedRows[_Row] = FeedRows(SqliteVersion(reader.data_version), capacity=2)
+    rows: FeedRows[_Row] = FeedRows(SqliteVersion(reader.commit_marker), capacity=2)
     reads: list[str] = []
 
     async def read(key: str, commit: bool = False) -> _Row:

@@ -129,7 +129,7 @@ async def open_services(settings: Settings, *, clock: Clock = utc_now) -> AsyncI
     sessions = create_session_factory(engine)
     reader = HotReader(settings.database_url)
     rows: FeedRows[FeedContext] = FeedRows(
-        watcher_for(settings.database_url, reader.data_version), capacity=FEED_ROWS
+        watcher_for(settings.database_url, reader.commit_marker), capacity=FEED_ROWS
     )
     http = create_http_client()
     services: Services | None = None

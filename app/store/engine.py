@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from app.store.walindex import WalIndexHeader
+
 # WAL lets feed reads proceed while a refresh writes; foreign_keys makes ON DELETE CASCADE real (SQLite
 # ignores FKs by default); busy_timeout turns brief writer contention into a wait instead of an error;
 # synchronous=NORMAL is durable enough under WAL and much faster than FULL.
@@ -138,6 +140,7 @@ class HotReader:
         parsed = make_url(url)
         self._sqlite_path: str | None = None
         self._sqlite: sqlite3.Connection | None = None
+        self._wal_index: WalIndexHeader | None = None  # mapped while `_sqlite` is open
         # Keyed by the statement itself, which the dict keeps alive: keyed by id(), a statement freed
         # and another built at its address ran the freed one's SQL.
         self._plans: dict[Select[*tuple[Any, ...]], _Plan] = {}
@@ -170,13 +173,21 @@ class HotReader:
             for name, process, value in zip(plan.columns, plan.processors, raw, strict=True)
         }
 
-    def data_version(self) -> int:
-        """SQLite's `PRAGMA data_version` on this reader's connection, which never writes: it moves
-        whenever any other connection (of this process or another) commits. See `app.store.feedrows`."""
-        version: int = self._connection().execute("PRAGMA data_version").fetchone()[0]
+    def commit_marker(self) -> object:
+        """A value that moves whenever any connection (of this process or another) commits to the
+        SQLite database, and otherwise stays equal (see `app.store.feedrows`): the WAL index header
+        (`app.store.walindex`), or where there is none `PRAGMA data_version` on this reader's
+        connection, which never writes itself."""
+        connection = self._connection()
+        if self._wal_index is not None:
+            return self._wal_index.read()
+        version: int = connection.execute("PRAGMA data_version").fetchone()[0]
         return version
 
     async def dispose(self) -> None:
+        if self._wal_index is not None:
+            self._wal_index.close()
+            self._wal_index = None
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
@@ -191,6 +202,7 @@ class HotReader:
             _apply_sqlite_pragmas(connection, None)
             connection.execute("PRAGMA query_only=ON")
             self._sqlite = connection
+            self._wal_index = WalIndexHeader.open(connection, self._sqlite_path)
         return self._sqlite
 
     def _plan(self, statement: Select[*tuple[Any, ...]]) -> _Plan:

@@ -5,9 +5,9 @@ a warm poll cost. The read was there so that a rotated, revoked or edited feed c
 request on every instance, so a remembered row is only trusted while a check far cheaper than that
 read vouches that nothing it came from has changed since it was read (docs/performance.md):
 
-- SQLite: `PRAGMA data_version` on the hot reader's connection. That connection never writes, and the
-  value moves whenever any other connection commits: this process's own writes and other processes'
-  alike. Any commit forgets every row (coarse, but a re-read is one indexed read).
+- SQLite: the WAL index header (`app.store.walindex`; `PRAGMA data_version` where there is none), which
+  moves whenever any connection commits: this process's own writes and other processes' alike. Any
+  commit forgets every row (coarse, but a re-read is one indexed read).
 - PostgreSQL: triggers (migration 0004_warm) `NOTIFY` the user id whenever a feed row, a user's name,
   time zone or data version, or a connection's status changes, whoever writes it; a LISTEN connection
   forgets that user's rows as the notification arrives. Rows are trusted only while that connection is
@@ -116,11 +116,12 @@ class FeedRows(Generic[Row]):
 
 
 class SqliteVersion:
-    """Vouches while `PRAGMA data_version` (read through `probe`) has not moved; forgets all when it has."""
+    """Vouches while the database's commit marker (read through `probe`) has not moved; forgets all
+    when it has."""
 
-    def __init__(self, probe: Callable[[], int]) -> None:
+    def __init__(self, probe: Callable[[], object]) -> None:
         self._probe = probe
-        self._seen: int | None = None
+        self._seen: object = None
         self.on_change: Forget = lambda user_id: None
 
     def current(self) -> bool:
@@ -241,8 +242,8 @@ class _Listening(asyncpg.Connection):  # type: ignore[misc]
             self.notified(str(payload))
 
 
-def watcher_for(url: str, data_version: Callable[[], int]) -> Watcher:
-    """The watcher for the backend named in `url`; `data_version` reads SQLite's `PRAGMA data_version`."""
+def watcher_for(url: str, commit_marker: Callable[[], object]) -> Watcher:
+    """The watcher for the backend named in `url`; `commit_marker` reads SQLite's (`HotReader`)."""
     if make_url(url).get_backend_name() == "sqlite":
-        return SqliteVersion(data_version)
+        return SqliteVersion(commit_marker)
     return PostgresChannel(url)
