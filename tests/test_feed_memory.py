@@ -39,7 +39,7 @@ def _service(services: Services, sandbox: RunningSandbox, memory_bytes: int) -> 
     )
 
 
-BASIS = Basis(("Feed", "user"), data_version=1, connection_status="ok", today="2027-01-01")
+BASIS = Basis(("Feed", "user"), data_version=1, connection_status="ok")
 
 
 def _rendered(body: bytes) -> RenderedFeed:
@@ -54,10 +54,9 @@ def test_a_rendering_is_served_only_for_the_basis_it_was_made_from() -> None:
     memory.put(1, FeedOptions(), BASIS, rendered)
     assert memory.get(1, FeedOptions(), BASIS) is rendered
     for other in (
-        Basis(("Feed", "user"), data_version=2, connection_status="ok", today="2027-01-01"),
-        Basis(("Renamed", "user"), data_version=1, connection_status="ok", today="2027-01-01"),
-        Basis(("Feed", "user"), data_version=1, connection_status="needs_reconnect", today="2027-01-01"),
-        Basis(("Feed", "user"), data_version=1, connection_status="ok", today="2027-01-02"),
+        Basis(("Feed", "user"), data_version=2, connection_status="ok"),
+        Basis(("Renamed", "user"), data_version=1, connection_status="ok"),
+        Basis(("Feed", "user"), data_version=1, connection_status="needs_reconnect"),
     ):
         assert memory.get(1, FeedOptions(), other) is None
     assert (
@@ -70,7 +69,7 @@ def test_a_newer_rendering_replaces_the_older_one_of_its_feed_and_options() -> N
     memory = FeedMemory()
     memory.put(1, FeedOptions(), BASIS, _rendered(b"x" * 100))
     newer = _rendered(b"y" * 50)
-    newer_basis = Basis(("Feed", "user"), data_version=2, connection_status="ok", today="2027-01-01")
+    newer_basis = Basis(("Feed", "user"), data_version=2, connection_status="ok")
     memory.put(1, FeedOptions(), newer_basis, newer)
     assert (len(memory), memory.bytes) == (1, footprint(newer))
     assert memory.get(1, FeedOptions(), newer_basis) is newer

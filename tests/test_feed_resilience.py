@@ -96,6 +96,31 @@ def test_stale_is_served_at_once_and_refreshed_behind(feed_url: str, sandbox: Ru
     )
 
 
+def test_the_first_poll_after_local_midnight_answers_with_the_new_days_window(
+    feed_url: str, sandbox: RunningSandbox
+) -> None:
+    """The window is made of the feed's local days, so a rendering is fresh until its day ends and
+    never past it: the first poll of a new day drops the day that left the window, although every
+    cached chunk is still fresh."""
+    today = local_today(sandbox)
+    sandbox.clock.set(datetime(today.year, today.month, today.day, 23, 59, 30, tzinfo=ZONE))
+    for _ in range(7):  # to an evening whose window begins with an episode, so its end shows
+        before = events(httpx.get(feed_url))
+        first_day = local_today(sandbox) - timedelta(days=FeedOptions().past_days)
+        if between(before, first_day, first_day):
+            break
+        sandbox.clock.advance(days=1)
+    else:
+        pytest.fail("no evening in a week whose window begins with an episode")
+    settle(sandbox)  # any refresh behind those polls has landed: nothing goes stale in the next minute
+    assert between(events(httpx.get(feed_url)), first_day, first_day)
+    calls = sandbox.state.count("/calendars")
+    sandbox.clock.advance(seconds=60)  # 00:00:30 the next day
+    after = events(httpx.get(feed_url))
+    assert after and not between(after, first_day, first_day)
+    assert sandbox.state.count("/calendars") == calls  # the cached chunks answered the new window
+
+
 def test_trakt_down_for_hours_keeps_the_last_good_calendar(feed_url: str, sandbox: RunningSandbox) -> None:
     """Every event of the last good calendar is served for as long as its day is in the window.
 

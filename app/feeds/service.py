@@ -28,6 +28,7 @@ from app.domain.options import FeedOptions
 from app.domain.sources import SOURCES
 from app.feeds import ics
 from app.feeds.calendar import CalendarService, Window
+from app.feeds.calendar.grid import next_day_starts
 from app.feeds.memory import MEMORY_BYTES, MEMORY_ENTRIES, Basis, FeedMemory, RenderedFeed
 from app.feeds.notices import notices
 from app.feeds.optionsmemo import OptionsMemo
@@ -101,20 +102,16 @@ class FeedService:
         return self._options.resolve(context.stored_options, overrides)
 
     async def render(self, context: FeedContext, options: FeedOptions) -> RenderedFeed:
+        """The feed as it should be now: from memory while fresh (a warm poll ends here), else
+        rebuilt. A rendering's freshness ends with its local day too, so no poll computes the date."""
         now = self._clock()
-        tz = ZoneInfo(options.tz or context.user_tz)
-        basis = Basis(
-            (context.name, context.username),
-            context.data_version,
-            context.connection_status,
-            now.astimezone(tz).date().isoformat(),
-        )
+        basis = Basis((context.name, context.username), context.data_version, context.connection_status)
         cached = self._memory.get(context.feed_id, options, basis)
         if cached is not None and now < cached.fresh_until:
             return cached
         # Concurrent polls of one feed (a burst after a restart, several devices) share one rendering.
         return await self._renders.run(
-            (context.feed_id, options, basis), lambda: self._rebuild(context, options, basis, tz, cached)
+            (context.feed_id, options, basis), lambda: self._rebuild(context, options, basis, cached)
         )
 
     def stats(self) -> FeedStats:
@@ -134,11 +131,11 @@ class FeedService:
         context: FeedContext,
         options: FeedOptions,
         basis: Basis,
-        tz: ZoneInfo,
         cached: RenderedFeed | None,
     ) -> RenderedFeed:
         """Ask the calendar cache again; render only when what the feed is made of has changed."""
         now = self._clock()
+        tz = ZoneInfo(options.tz or context.user_tz)
         result = await self._calendar.entries(
             context.user_id,
             [SOURCES[name] for name in options.sources],
@@ -158,7 +155,8 @@ class FeedService:
             raise CalendarUnavailable()
         posters, complete = await self._posters.posters(entries)
         digest = _digest(entries, posters, found)
-        fresh_until = result.fresh_until
+        # The window and the notices are the local day's: a new day asks the calendar cache again.
+        fresh_until = min(result.fresh_until, next_day_starts(now, tz))
         if result.incomplete or not complete:  # something is missing: look again soon
             fresh_until = min(fresh_until, now + RETRY_MISSING)
         if cached is not None and cached.digest == digest:

@@ -35,6 +35,14 @@ class Window:
         return first, after
 
 
+def next_day_starts(now: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant `now`'s next local date begins in `tz`: its midnight, or, where a clock change
+    skips midnight, the change itself. (Where a clock goes back across midnight, as Beirut's once a
+    year, the repeated hour counts as the new day.)"""
+    tomorrow = now.astimezone(tz).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tz).astimezone(UTC)
+
+
 def chunks_for(window: Window) -> list[tuple[date, int]]:
     """The grid chunks (start date, days) whose UTC days cover the window's instants.
 
