@@ -24,7 +24,7 @@ from app.sandbox import create_sandbox
 from app.web.access_log import AccessLog
 from app.web.app import create_app
 from app.web.logs import configure as configure_logging
-from app.web.metrics import RequestCounter
+from app.web.observe import Observe, Observer
 
 BODY_FILE = "BENCH_BODY_FILE"
 HEADERS_FILE = "BENCH_HEADERS_FILE"
@@ -52,7 +52,7 @@ def bare_logged() -> Starlette:
     its access log, configured as serve configures it, and its request counts. Its ratio to the bare
     app is the most the app's ratio can reach on the machine the benchmark runs on."""
     configure_logging("text")
-    return _bare([Middleware(AccessLog), Middleware(RequestCounter, counts=Counter())])
+    return _bare([Middleware(Observe, observer=Observer(AccessLog(), Counter()))])
 
 
 def _bare(middleware: list[Middleware]) -> Starlette:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from app.store.feedlookup import LOOKUP
 from app.store.secrets import hash_feed_token
 from app.web.access_log import AccessEntry, AccessLog, current_sink, set_sink
 from app.web.logs import TextFormatter
+from app.web.observe import Observe, Observer
 from bench.lab import TYPICAL_FEED, Deployment, Lab, feed_path
 from bench.load import LoadResult, load
 from bench.procs import BenchError, Server, uvicorn_server
@@ -102,7 +103,7 @@ async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
             await reader.first(LOOKUP, {"token_hash": hash_feed_token(token)})
 
         async def probe() -> None:
-            reader.data_version()
+            reader.commit_marker()
 
         async def memory_hit() -> None:
             await services.feeds.render(context, options)
@@ -124,11 +125,11 @@ async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
 
         steps = {
             "token lookup (feed row from memory)": await _micros(lookup, calls),
-            "of which the PRAGMA data_version probe": await _micros(probe, calls),
+            "of which the commit probe (WAL index header)": await _micros(probe, calls),
             "the indexed read it saves": await _micros(read_row, calls),
             "a bare SELECT 1 session (floor of any session read)": await _micros(select_one, calls),
             "rendered-feed memory hit": await _micros(memory_hit, calls),
-            "access log entry left for the flusher": access,
+            "access entry and count": access,
             "its line formatted there": await _micros(format_line, calls),
         }
     shown = ", ".join(f"{label} {micros:,.0f} µs" for label, micros in steps.items())
@@ -136,8 +137,9 @@ async def _attribute(deployment: Deployment, token: str, calls: int) -> None:
 
 
 def _access_log_pair() -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-    """One tiny request through the access-log middleware and the same request without it: their
-    difference is what the log adds per request, with the entry left for the log handler's flusher."""
+    """One tiny request through the request observer (access log and counts) and the same request
+    without it: their difference is what they add per request, with the entry left for the log
+    handler's flusher."""
     logger = logging.getLogger("airdate.access.bench")
     logger.propagate = False
     logger.setLevel(logging.INFO)
@@ -153,7 +155,7 @@ def _access_log_pair() -> tuple[Callable[[], Awaitable[None]], Callable[[], Awai
     async def send(message: Message) -> None:
         return None
 
-    middleware = AccessLog(tiny, logger)
+    middleware = Observe(tiny, Observer(AccessLog(logger), Counter()))
     return (lambda: middleware(scope, receive, send)), (lambda: tiny(scope, receive, send))
 
 

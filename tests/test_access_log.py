@@ -13,12 +13,14 @@ import logging
 import re
 import shutil
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from app.core.config import Settings
 from app.store.secrets import new_feed_token
@@ -26,6 +28,7 @@ from app.web.access_log import ACCESS_LOGGER, FORMAT, AccessLog
 from app.web.app import create_app
 from app.web.logs import FLUSH_SECONDS, JsonFormatter, TextFormatter
 from app.web.logs import configure as configure_logging
+from app.web.observe import Observe, Observer
 from tests.fixtures.app import connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.cli import env_for, running
@@ -223,7 +226,7 @@ async def test_a_request_leaves_an_entry_not_a_record_once_serve_configured_logg
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b"abc"})
 
-    await AccessLog(answer)({"type": "http", "method": "HEAD", "path": "/x"}, _no_receive, _no_send)
+    await _observed(answer)({"type": "http", "method": "HEAD", "path": "/x"}, _no_receive, _no_send)
     logging.getLogger("airdate.test").warning("next")  # writes the waiting line first
     lines = log_stream.getvalue().splitlines()
     assert re.fullmatch(r"\S+ \S+ INFO airdate\.access: HEAD - 204 \d+\.\dms 3B", lines[0]), lines
@@ -276,8 +279,12 @@ async def test_a_crash_is_logged_as_a_500(access_records: list[logging.LogRecord
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        await AccessLog(broken)({"type": "http", "method": "GET", "path": "/x"}, _no_receive, _no_send)
+        await _observed(broken)({"type": "http", "method": "GET", "path": "/x"}, _no_receive, _no_send)
     assert access_records[0].args == ("GET", "-", 500, pytest.approx(0, abs=50), 0)
+
+
+def _observed(app: ASGIApp) -> Observe:
+    return Observe(app, Observer(AccessLog(), Counter()))
 
 
 async def _no_receive() -> dict[str, object]:

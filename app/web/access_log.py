@@ -7,10 +7,10 @@ feed requests show `/feeds/{token}.ics`, no part of any token; no query string i
 path that matched no route shows as `-` (a mistyped feed URL is still a token). Health probes are
 logged at debug, since an orchestrator polls them every few seconds.
 
-Cheap on purpose (warm polls take well under a millisecond): with the logger off the middleware is a
+Cheap on purpose (warm polls take well under a millisecond): with the logger off a request costs a
 single level check, and with it on the route name is a constant string, never built per request.
 Under `airdate serve` a request leaves only a tuple (`AccessEntry`) with the log handler, which formats
-lines in bulk on its flusher thread: a `LogRecord` and a pass through logging's handler chain per
+lines in bulk: a `LogRecord` and a pass through logging's handler chain per
 request cost about as much as the rest of a warm poll (docs/performance.md, issue 11). Without that
 handler (tests, an embedding app) each request is an ordinary record.
 """
@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from time import perf_counter, time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 ACCESS_LOGGER = "airdate.access"
 # The arguments of every access record, in order; the JSON formatter names them with these.
@@ -64,40 +64,23 @@ def route_name(scope: Scope) -> str:
 
 
 class AccessLog:
-    """ASGI middleware writing one `airdate.access` record per HTTP request, once it has ended."""
+    """Writes one `airdate.access` line per ended HTTP request (fed by `app.web.observe`)."""
 
-    def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
-        self.app = app
+    def __init__(self, logger: logging.Logger | None = None) -> None:
         self.log = logger or logging.getLogger(ACCESS_LOGGER)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
+    def ended(self, scope: Scope, status: int, size: int, started: float) -> None:
+        """The request that began at `perf_counter()` == `started` answered `status`, `size` bytes."""
+        level = logging.DEBUG if scope["path"] in _PROBES else logging.INFO
+        if not self.log.isEnabledFor(level):
             return
-        started = perf_counter()
-        status = 500  # what the client gets if the app raises before answering
-        size = 0
-
-        async def measuring_send(message: Message) -> None:
-            nonlocal status, size
-            if message["type"] == "http.response.body":
-                size += len(message.get("body", b""))
-            elif message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, measuring_send)
-        finally:
-            level = logging.DEBUG if scope["path"] in _PROBES else logging.INFO
-            if self.log.isEnabledFor(level):
-                elapsed = (perf_counter() - started) * 1000.0
-                sink = _sink
-                if sink is not None:
-                    sink((time(), level, scope["method"], route_name(scope), status, elapsed, size))
-                else:
-                    args = (scope["method"], route_name(scope), status, elapsed, size)
-                    # makeRecord + handle, not .log(): .log() walks the stack to find its caller,
-                    # which costs more than the rest of the record; the caller is always this line.
-                    record = self.log.makeRecord(self.log.name, level, __file__, 0, FORMAT, args, None)
-                    self.log.handle(record)
+        elapsed = (perf_counter() - started) * 1000.0
+        sink = _sink
+        if sink is not None:
+            sink((time(), level, scope["method"], route_name(scope), status, elapsed, size))
+            return
+        args = (scope["method"], route_name(scope), status, elapsed, size)
+        # makeRecord + handle, not .log(): .log() walks the stack to find its caller, which costs
+        # more than the rest of the record; the caller is always this line.
+        record = self.log.makeRecord(self.log.name, level, __file__, 0, FORMAT, args, None)
+        self.log.handle(record)

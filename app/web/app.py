@@ -24,7 +24,7 @@ from app.core.config import Settings
 from app.core.periodic import run_every
 from app.services.container import Services, open_services
 from app.web.access_log import AccessLog
-from app.web.metrics import RequestCounter
+from app.web.observe import Observe, Observer
 from app.web.routes import auth, errors, feeds, health, pages
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ POLL_FLUSH_SECONDS = 30.0
 def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool = True) -> Starlette:
     """The web application; `background=False` leaves out the loops (tests drive them directly)."""
     request_counts: Counter[tuple[str, int]] = Counter()
+    observer = Observer(AccessLog(), request_counts)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -72,9 +73,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[
-            Middleware(AccessLog),
-            Middleware(RequestCounter, counts=request_counts),
-            Middleware(feeds.FeedsFirst),  # innermost of ours: polls are logged and counted as before
+            Middleware(feeds.FeedsFirst, ended=observer.ended),  # reports the polls it answers itself
+            Middleware(Observe, observer=observer),
         ],
         exception_handlers=errors.handlers,  # styled pages for people; feed URLs stay plain
         lifespan=lifespan,

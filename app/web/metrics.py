@@ -7,35 +7,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from app.domain.drops import DropLog
 from app.feeds.service import FeedStats
 
 _GROUPS = ("feeds", "auth", "dashboard", "static", "healthz", "readyz", "metrics")
 
 
-class RequestCounter:
-    """ASGI middleware counting requests by path group and status code (never by full path: feed
-    URLs hold secrets)."""
-
-    def __init__(self, app: ASGIApp, counts: Counter[tuple[str, int]]) -> None:
-        self.app = app
-        self.counts = counts
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        first = scope["path"].strip("/").split("/", 1)[0]
-        group = first if first in _GROUPS else ("root" if first == "" else "other")
-
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.counts[(group, message["status"])] += 1
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
+def request_group(path: str) -> str:
+    """The group a request is counted in: the path's first segment, if one of ours (never the full
+    path: feed URLs hold secrets)."""
+    first = path.strip("/").split("/", 1)[0]
+    return first if first in _GROUPS else ("root" if first == "" else "other")
 
 
 def exposition(counts: Counter[tuple[str, int]], feeds: FeedStats, drops: DropLog) -> str:
