@@ -29,7 +29,7 @@ class Sizes:
 
 FULL = Sizes(
     throughput_requests=3000,
-    throughput_rounds=3,
+    throughput_rounds=7,
     connections=4,
     cold_repeats=3,
     warm_polls=1000,

@@ -12,7 +12,7 @@ from app.feeds.optionsmemo import OptionsMemo
 from app.feeds.polls import PollCounter
 
 
-def test_polls_are_counted_per_feed_with_the_latest_time_and_taken_once() -> None:
+def test_polls_are_counted_per_feed_stamped_when_taken_and_taken_once() -> None:
     now = [datetime(2027, 1, 1, tzinfo=UTC)]
     counter = PollCounter(lambda: now[0])
     counter.count(1)

@@ -23,7 +23,7 @@ class OptionsMemo:
 
     def resolve(self, stored_json: str, overrides: Mapping[str, str]) -> FeedOptions:
         """The options the feed is rendered with; raises OptionError for a bad override."""
-        key = (stored_json, tuple(sorted(overrides.items())))
+        key = (stored_json, tuple(sorted(overrides.items())) if overrides else ())
         options = self._answers.get(key)
         if options is None:
             options = parse_options(overrides, FeedOptions.from_json(json.loads(stored_json)))
