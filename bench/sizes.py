@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Sizes:
     throughput_requests: int  # per round, benchmarks 1 and 2
-    throughput_rounds: int  # best round of each side counts
+    throughput_rounds: int  # best round of each side counts (7: with 3 a single run swung by ±0.1)
     connections: int
     cold_repeats: int  # benchmark 3: fresh users measured, median reported
     warm_polls: int  # benchmark 4

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from starlette.applications import Starlette
 
+from app.cli.collector import settle_for_serving
 from app.cli.command import Verb, address_options
 from app.cli.datadir import check_data_directory
 from app.cli.servers import Listener, Servers, listen, run_serving, supervise
@@ -73,6 +74,7 @@ async def serve_one(settings: Settings, host: str, port: int) -> None:
     configure_logging(settings.log_format)
     async with Servers() as servers:
         await servers.start(create_app(settings), listener, **SERVING)
+        settle_for_serving()  # after the app's start-up, which the server has run by now
         _announce_serving(settings, listener, "")
         await servers.wait_for_stop()
 
@@ -94,7 +96,9 @@ def worker_app() -> Starlette:
     """One worker's app: a fresh interpreter reading the environment the parent already validated."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    return create_app(settings)
+    app = create_app(settings)
+    settle_for_serving()  # what this interpreter imported and built; the app's services come later
+    return app
 
 
 def _announce_serving(settings: Settings, listener: Listener, how: str) -> None:
