@@ -57,6 +57,19 @@ def test_a_server_error_is_a_styled_page(page: Page, web_app: WebApp) -> None:
     assert "feeds_elsewhere" not in page.content() and "Traceback" not in page.content()
 
 
+def test_a_feed_poll_that_fails_gets_a_plain_500_that_names_nothing(web_app: WebApp) -> None:
+    """Calendar apps read feed URLs: a failing poll answers the small plain 500, never the styled page,
+    a traceback or the token (the lookup fails here: the feeds table is renamed under the app)."""
+    database = web_app.settings.database_url.removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as db:
+        db.execute("ALTER TABLE feeds RENAME TO feeds_elsewhere")
+    token = new_feed_token()
+    answer = httpx.get(f"{web_app.url}/feeds/{token}.ics")
+    assert (answer.status_code, answer.text) == (500, "Internal server error\n")
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert token not in answer.text and "feeds_elsewhere" not in answer.text
+
+
 def test_the_favicon_is_served(web_app: WebApp) -> None:
     icon = httpx.get(web_app.url + "/static/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

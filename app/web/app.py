@@ -13,11 +13,13 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from app.core.clock import Clock, utc_now
 from app.core.config import Settings
@@ -64,7 +66,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
                 await services.posters.drain()
                 await _flush_polls(services)
 
-    app = Starlette(
+    app = _Airdate(
+        ended=observer.ended,
         routes=[
             *feeds.routes,
             *health.routes,
@@ -72,15 +75,25 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        middleware=[
-            Middleware(feeds.FeedsFirst, ended=observer.ended),  # reports the polls it answers itself
-            Middleware(Observe, observer=observer),
-        ],
+        middleware=[Middleware(Observe, observer=observer)],  # polls are reported by FeedsFirst
         exception_handlers=errors.handlers,  # styled pages for people; feed URLs stay plain
         lifespan=lifespan,
     )
     app.state.request_counts = request_counts
     return app
+
+
+class _Airdate(Starlette):
+    """Starlette with `FeedsFirst` in front of everything it builds, its error middleware included
+    (which `middleware=` cannot do): a poll is the service's whole load, and every layer it passes costs
+    it (docs/performance.md, issue 11). `FeedsFirst` answers a failing poll as that middleware would."""
+
+    def __init__(self, *, ended: feeds.Ended, **options: Any) -> None:
+        self._ended = ended
+        super().__init__(**options)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return feeds.FeedsFirst(super().build_middleware_stack(), ended=self._ended)
 
 
 async def _flush_polls(services: Services) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from app.domain.options import NO_QUERY, FeedQuery, OptionError, parse_query
 from app.domain.posterkey import poster_key
 from app.feeds.service import CalendarUnavailable, FeedContext, RenderedFeed
 from app.services.container import Services
+
+log = logging.getLogger(__name__)
 
 NOT_FOUND = "Not found\n"
 # The whole (decoded) rest of a /feeds/ path must be exactly this; fullmatch, since `$` in a regex
@@ -68,6 +71,7 @@ class Answer:
 
 
 _NOT_FOUND = Answer.of(PlainTextResponse(NOT_FOUND, status_code=404))
+_SERVER_ERROR = Answer.of(PlainTextResponse("Internal server error\n", status_code=500))
 _UNAVAILABLE = Answer.of(
     PlainTextResponse(
         "Trakt cannot be reached right now and there is no earlier calendar to show; "
@@ -273,16 +277,18 @@ Ended = Callable[[Scope, int, int, float], None]
 
 
 class FeedsFirst:
-    """ASGI middleware, the outermost of ours, giving a feed poll straight to its endpoint: past the
-    request observer's `send` wrapper, Starlette's exception middleware and its router, which together
+    """ASGI middleware in front of the whole application (Starlette's own error middleware included:
+    `app.web.app`) giving a feed poll straight to its endpoint. The layers it skips (the error
+    middleware's and the request observer's `send` wrappers, the exception middleware, the router)
     cost a warm poll more than finding and answering the feed (docs/performance.md, issue 11).
 
     What it takes is exactly what `_FILE_ROUTE` matches (a GET or HEAD whose path starts `/feeds/`,
     the rest of it the route's `rest`), and the request looks to the endpoint and to the access log as
     the router would have left it. It reports the poll to `ended` (`app.web.observe.Observer.ended`)
-    itself, since it knows the whole answer it sent; a crash is reported as the 500 Starlette's
-    outermost handler then answers. Anything else (`/feeds` itself, a POST's 405, a prefixed path
-    under a `root_path`) goes on to the router.
+    itself, since it knows the whole answer it sends. A failure gets what a feed URL always got from
+    the error middleware and `routes.errors`: the plain 500, and one log line without the path (it
+    holds the token). Anything else (`/feeds` itself, a POST's 405, a prefixed path under a
+    `root_path`) goes on to the application.
     """
 
     def __init__(self, app: ASGIApp, ended: Ended) -> None:
@@ -302,10 +308,15 @@ class FeedsFirst:
         started = perf_counter()
         scope["route"] = _FILE_ROUTE
         scope["path_params"] = {"rest": path[len(_PREFIX) :]}
+        answer = _SERVER_ERROR  # what the access log records if the poll is cancelled
         try:
-            answer = await _FILES.answer(scope)
+            try:
+                answer = await _FILES.answer(scope)
+            except Exception as error:
+                log.error(
+                    "unhandled %s on %s /feeds/…", type(error).__name__, scope["method"], exc_info=error
+                )
+                answer = _SERVER_ERROR
             await _FILES.send(answer, send)
-        except BaseException:
-            self.ended(scope, 500, 0, started)
-            raise
-        self.ended(scope, answer.status, len(answer.body), started)
+        finally:
+            self.ended(scope, answer.status, len(answer.body), started)
