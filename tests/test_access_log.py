@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import shutil
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -271,6 +272,21 @@ async def test_route_names_levels_and_failures(
         ("INFO", ("/dashboard/feeds/{feed_id:int}/edit", 303)),
         ("INFO", ("/static", 200)),
         ("INFO", ("/feeds/{token}.json", 405)),
+    ]
+
+
+async def test_a_failing_feed_poll_is_logged_as_the_500_it_answered(
+    settings: Settings, access_records: list[logging.LogRecord]
+) -> None:
+    """Feed polls are answered and reported by the feed front, in front of Starlette's error
+    middleware: a failure still leaves one access line, with the status and bytes the client got."""
+    async with in_process(create_app(settings, background=False)) as client:
+        with sqlite3.connect(settings.database_url.removeprefix("sqlite+aiosqlite:///")) as db:
+            db.execute("ALTER TABLE feeds RENAME TO feeds_elsewhere")
+        answer = await client.get(f"/feeds/{new_feed_token()}.ics")
+    assert (answer.status_code, answer.text) == (500, "Internal server error\n")
+    assert [record.args for record in access_records] == [
+        ("GET", "/feeds/{token}.ics", 500, pytest.approx(0, abs=5_000), len(answer.content))
     ]
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from app.web.routes.feeds import NOT_FOUND
+from app.web.routes.feeds import NOT_FOUND, SERVER_ERROR
 from app.web.routes.web import error_page
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     """Unhandled errors: logged with their traceback (never a feed token: paths are not logged here)."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, _safe_path(request), exc_info=exc)
     if request.url.path.startswith(FEEDS_PREFIX):
-        return PlainTextResponse("Internal server error\n", status_code=500)
+        return PlainTextResponse(SERVER_ERROR, status_code=500)
     return error_page(
         request,
         500,

@@ -33,6 +33,7 @@ from app.services.container import Services
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "Not found\n"
+SERVER_ERROR = "Internal server error\n"
 # The whole (decoded) rest of a /feeds/ path must be exactly this; fullmatch, since `$` in a regex
 # also matches before a trailing newline (which is how `.ics%0a` once served the feed).
 _FEED_FILE = re.compile(r"(?P<token>[A-Za-z0-9_-]+)\.(?P<kind>ics|json)")
@@ -71,7 +72,7 @@ class Answer:
 
 
 _NOT_FOUND = Answer.of(PlainTextResponse(NOT_FOUND, status_code=404))
-_SERVER_ERROR = Answer.of(PlainTextResponse("Internal server error\n", status_code=500))
+_SERVER_ERROR = Answer.of(PlainTextResponse(SERVER_ERROR, status_code=500))
 _UNAVAILABLE = Answer.of(
     PlainTextResponse(
         "Trakt cannot be reached right now and there is no earlier calendar to show; "
@@ -308,7 +309,7 @@ class FeedsFirst:
         started = perf_counter()
         scope["route"] = _FILE_ROUTE
         scope["path_params"] = {"rest": path[len(_PREFIX) :]}
-        answer = _SERVER_ERROR  # what the access log records if the poll is cancelled
+        answer, sent = _SERVER_ERROR, 0  # a cancelled poll is recorded as a 500 that sent nothing
         try:
             try:
                 answer = await _FILES.answer(scope)
@@ -316,7 +317,7 @@ class FeedsFirst:
                 log.error(
                     "unhandled %s on %s /feeds/…", type(error).__name__, scope["method"], exc_info=error
                 )
-                answer = _SERVER_ERROR
             await _FILES.send(answer, send)
+            sent = len(answer.body)
         finally:
-            self.ended(scope, answer.status, len(answer.body), started)
+            self.ended(scope, answer.status, sent, started)
