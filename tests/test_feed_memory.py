@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from app.domain.options import FeedOptions
@@ -37,6 +39,20 @@ def _service(services: Services, sandbox: RunningSandbox, memory_bytes: int) -> 
         public_url=services.settings.public_url,
         memory_bytes=memory_bytes,
     )
+
+
+@asynccontextmanager
+async def _connected(
+    database_url: str, sandbox: RunningSandbox
+) -> AsyncIterator[tuple[Services, FeedContext]]:
+    """The services of a fresh deployment, and the context of its one signed-in user's feed."""
+    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
+    sandbox.state.config.device_interval = 0
+    feed = await connect(settings, sandbox.clock)
+    async with open_services(settings, clock=sandbox.clock) as services:
+        context = await services.feeds.lookup(feed.token)
+        assert context is not None
+        yield services, context
 
 
 BASIS = Basis(("Feed", "user"), data_version=1, connection_status="ok")
@@ -107,12 +123,7 @@ async def _held_bytes(
 async def test_what_the_memory_really_holds_is_within_what_it_counts_and_its_bound(
     database_url: str, sandbox: RunningSandbox
 ) -> None:
-    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
-    sandbox.state.config.device_interval = 0
-    feed = await connect(settings, sandbox.clock)
-    async with open_services(settings, clock=sandbox.clock) as services:
-        context = await services.feeds.lookup(feed.token)
-        assert context is not None
+    async with _connected(database_url, sandbox) as (services, context):
         warm_up = _service(services, sandbox, memory_bytes=2**40)
         for options in VARIANTS:  # fill the shared caches (calendar, posters, VEVENTs) first
             await warm_up.render(context, options)
@@ -132,12 +143,7 @@ async def test_what_the_memory_really_holds_is_within_what_it_counts_and_its_bou
 async def test_renderings_stay_within_the_byte_limit_newest_kept(
     database_url: str, sandbox: RunningSandbox
 ) -> None:
-    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
-    sandbox.state.config.device_interval = 0
-    feed = await connect(settings, sandbox.clock)
-    async with open_services(settings, clock=sandbox.clock) as services:
-        context = await services.feeds.lookup(feed.token)
-        assert context is not None
+    async with _connected(database_url, sandbox) as (services, context):
         one = await services.feeds.render(context, FeedOptions())
         feeds = _service(services, sandbox, memory_bytes=len(one.body) * 6)  # one estimate fits, two do not
         first = await feeds.render(context, FeedOptions())
@@ -154,12 +160,7 @@ async def test_renderings_stay_within_the_byte_limit_newest_kept(
 
 
 async def test_concurrent_cold_polls_share_one_rendering(database_url: str, sandbox: RunningSandbox) -> None:
-    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
-    sandbox.state.config.device_interval = 0
-    feed = await connect(settings, sandbox.clock)
-    async with open_services(settings, clock=sandbox.clock) as services:
-        context = await services.feeds.lookup(feed.token)
-        assert context is not None
+    async with _connected(database_url, sandbox) as (services, context):
         rendered = await asyncio.gather(*(services.feeds.render(context, FeedOptions()) for _ in range(20)))
         assert services.feeds.stats().renders == 1
         assert all(each is rendered[0] for each in rendered)

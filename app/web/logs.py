@@ -103,20 +103,23 @@ class TextFormatter(logging.Formatter):
         return self._time(record.created, int(record.msecs))
 
     def _time(self, created: float, msecs: int) -> str:
+        return f"{self._second_stamp(created)},{msecs:03d}"
+
+    def _second_stamp(self, created: float) -> str:
+        """`created`'s time stamp to the second, formatted once per second."""
         second = int(created)
         if second != self._second:  # formatters run under their handler's lock: no race here
             self._stamp = time.strftime(self.default_time_format, self.converter(created))
             self._second = second
-        return f"{self._stamp},{msecs:03d}"
+        return self._stamp
 
     def format_access(self, entry: AccessEntry) -> str:
         """The line `format` writes for the access record `entry` stands for."""
         created = entry[0]
-        if int(created) != self._second:
-            self._time(created, 0)
         # One %-operation: about half what f-strings with format specs cost per line. `%03d` of the
         # fraction's milliseconds truncates, as LogRecord's msecs does.
-        return _ACCESS_LINE % (self._stamp, (created % 1) * 1000, _ACCESS_PREFIX[entry[1]], *entry[2:])
+        stamp = self._second_stamp(created)
+        return _ACCESS_LINE % (stamp, (created % 1) * 1000, _ACCESS_PREFIX[entry[1]], *entry[2:])
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info or record.exc_text or record.stack_info:
