@@ -131,7 +131,8 @@ def test_coming_up_is_a_scrolling_row_of_two_by_three_posters(each_width: Page, 
     poster = re.escape(web_app.sandbox.url) + r"/t/p/w500/[0-9a-f]{27}\.jpg"
     assert re.fullmatch(poster, image.get_attribute("src") or "")
     image.scroll_into_view_if_needed()
-    assert image.evaluate("img => img.complete && img.naturalWidth > 0")  # the CSP let it load
+    # The CSP let it load: waits until the poster has pixels, and fails on timeout if it never does.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     box = page.locator("li.card .poster").first.bounding_box()
     assert box is not None and abs(box["height"] / box["width"] - 1.5) < 0.02
 

@@ -18,11 +18,6 @@ from tests.fixtures.web import WebApp, screenshot, sign_in
 FEED_PAGE = re.compile(r"/dashboard\?feed=\d+#notice$")
 
 
-def focused_id(page: Page) -> str:
-    found: str = page.evaluate("document.activeElement.id")
-    return found
-
-
 def assert_confirmed_at_the_feed(page: Page, name: str, words: str) -> None:
     """The notice sits in the open feed's panel, has focus, is a polite live region, and is in view."""
     notice = page.locator("article.feed #notice")
@@ -30,7 +25,7 @@ def assert_confirmed_at_the_feed(page: Page, name: str, words: str) -> None:
     expect(notice).to_have_attribute("role", "status")
     expect(notice).to_have_attribute("aria-live", "polite")
     expect(page.locator("article.feed h2")).to_have_text(name)
-    assert focused_id(page) == "notice"
+    expect(notice).to_be_focused()
     expect(notice).to_be_in_viewport()
 
 
@@ -73,12 +68,12 @@ def test_new_feed_is_a_form_and_nothing_exists_until_saved(each_width: Page, web
     assert response is not None and response.status == 400
     summary = page.locator("#error-summary")
     expect(summary).to_have_attribute("role", "alert")
-    assert focused_id(page) == "error-summary"  # focus moved to the error summary
+    expect(summary).to_be_focused()  # focus moved to the error summary
     expect(summary.get_by_role("link")).to_contain_text(
         ["Name: give the feed a name", "Reminder: 'soon' is not a whole number"]
     )
     summary.get_by_role("link", name=re.compile("^Reminder")).click()
-    assert focused_id(page) == "alarm"  # each summary line leads to its field
+    expect(page.locator("#alarm")).to_be_focused()  # each summary line leads to its field
     page.goto(web_app.url + "/dashboard")
     expect(page.get_by_role("navigation", name="Your feeds")).to_have_count(0)  # the failed save made none
 
@@ -97,7 +92,7 @@ def test_failed_edit_moves_focus_to_the_error_summary(each_width: Page, web_app:
     page.get_by_role("link", name="Edit Shows and movies").click()
     page.get_by_label("Time zone").fill("Mars/Olympus")
     page.get_by_role("button", name="Save").click()
-    assert focused_id(page) == "error-summary"
+    expect(page.locator("#error-summary")).to_be_focused()
     expect(page.locator("#error-summary")).to_contain_text("Time zone: unknown time zone 'Mars/Olympus'")
 
 
@@ -157,7 +152,7 @@ def test_disconnect_and_delete_my_data(browser: Browser, each_width: Page, web_a
     notice = page.locator("#notice")
     expect(notice).to_contain_text("everything Airdate stored about you is deleted")
     expect(notice).to_contain_text("Your feed URLs now answer “not found”")
-    assert focused_id(page) == "notice"
+    expect(notice).to_be_focused()
     screenshot(page, f"deleted-{page.viewport_size['width'] if page.viewport_size else 0}")
 
     assert web_app.sandbox.state.count("/oauth/revoke") == 1
