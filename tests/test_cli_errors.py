@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from app.cli.errors import describe
 from app.store.engine import create_engine
 from app.store.secrets import generate_key
 from tests.fixtures.app import free_port
-from tests.support.cli import BASE_ENV, invoke_airdate
+from tests.support.cli import BASE_ENV, run_airdate
 
 UNREACHABLE = "cannot reach the database"
 
@@ -33,10 +34,23 @@ def failure_of(url: str) -> BaseException:
                 await connection.execute(text("SELECT 1"))
         finally:
             await engine.dispose()
+            await asyncio.to_thread(_join_sqlite_workers)
 
     with pytest.raises(Exception) as caught:
         asyncio.run(attempt())
     return caught.value
+
+
+def _join_sqlite_workers() -> None:
+    """Let aiosqlite's worker threads finish while the loop is still open.
+
+    A connection that fails to open queues its own stop without awaiting it (aiosqlite 0.22); if
+    `asyncio.run` closed the loop first, the worker's hand-back raises "Event loop is closed" in its
+    thread, and pytest reports that against whichever test runs next.
+    """
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=5)
 
 
 def test_a_refused_connection_is_an_unreachable_database() -> None:
@@ -83,6 +97,6 @@ def test_the_command_says_so_in_one_line(tmp_path: Path) -> None:
         "AIRDATE_SECRET_KEYS": generate_key(),
         "AIRDATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}",  # a directory, not a file
     }
-    result = invoke_airdate("feeds", "list", env=env, cwd=tmp_path)
+    result = run_airdate("feeds", "list", env=env, cwd=tmp_path)  # a real process: its bare stderr
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(f"airdate: {UNREACHABLE} (unable to open"), result.stderr
