@@ -2,9 +2,9 @@
 concurrent polls of a cold feed share one rendering.
 
 Its byte bound counts an estimate per rendering (`app.feeds.memory.footprint`), so the bound only
-means something if the estimate covers what a rendering really keeps alive. That is measured here
-with tracemalloc: the bytes freed when a feed service and its memory are dropped, against what the
-memory accounted for and against the configured bound.
+means something if the estimate covers what a rendering really keeps alive, the answers its polls
+prepared included (.json too). That is measured here with tracemalloc: the bytes freed when a feed
+service and its memory are dropped, against what the memory accounted for and against the bound.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from app.domain.options import FeedOptions
+from app.domain.options import NO_QUERY, FeedOptions, FeedQuery
 from app.feeds.memory import Basis, FeedMemory, RenderedFeed, footprint
 from app.feeds.service import FeedService
 from app.services.container import Services, open_services
 from app.store.feedlookup import FeedContext
+from app.web.routes import feeds as feeds_route
 from tests.fixtures.app import connect
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.settings import sandbox_settings
@@ -98,17 +99,29 @@ def test_the_memory_is_bounded_by_count_too() -> None:
     assert len(memory) == 3 and memory.get(9, FeedOptions(), BASIS) is not None
 
 
+def _every_answer(context: FeedContext, rendered: RenderedFeed) -> None:
+    """Prepare every answer the feed route can keep with a rendering: .ics and .json, plain and
+    gzip, inline and download, and the 304s (the route's own functions, as a poll of each calls them)."""
+    for gzip in (None, "gzip"):
+        for query in (NO_QUERY, FeedQuery(download=True)):
+            feeds_route._ics_answer(context, rendered, query, 3600, None, gzip)
+        feeds_route._json_answer(context, rendered, None, gzip)
+    feeds_route._ics_answer(context, rendered, NO_QUERY, 3600, rendered.etag, None)
+    _, json_etag = feeds_route._json_body(context, rendered)
+    feeds_route._json_answer(context, rendered, json_etag, None)
+
+
 async def _held_bytes(
     services: Services, sandbox: RunningSandbox, context: FeedContext, memory_bytes: int
 ) -> tuple[int, int, int]:
-    """Render every variant into a fresh service with this bound (gzip copies too, as gzip clients
-    get them); return the renderings it kept, the bytes it accounted, and the bytes its memory
+    """Render every variant into a fresh service with this bound, each with every answer its polls
+    can prepare; return the renderings it kept, the bytes it accounted, and the bytes its memory
     really held: what tracemalloc sees freed when the service is dropped."""
     tracemalloc.start()
     try:
         feeds = _service(services, sandbox, memory_bytes)
         for options in VARIANTS:
-            (await feeds.render(context, options)).gzipped()
+            _every_answer(context, await feeds.render(context, options))
         stats = feeds.stats()
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]

@@ -24,8 +24,9 @@ from app.feeds.ics import PosterKey
 
 MEMORY_ENTRIES = 2048
 MEMORY_BYTES = 256 * 1024 * 1024
-# What one rendering holds per byte of body: the body, its gzip copy, and the entries and posters it
-# was made from (tests/test_feed_memory.py measures it against real renderings).
+# What one rendering holds per byte of body: the body, its gzip copy, the entries and posters it was
+# made from, and every answer its polls prepare (.json included). tests/test_feed_memory.py measures
+# about 2.4 against real renderings with all of them; 4 leaves room for bigger titles and notes.
 FOOTPRINT_FACTOR = 4
 
 T = TypeVar("T")
