@@ -234,6 +234,29 @@ def test_episodes_are_kept_by_their_instant_in_the_owners_zone_releases_by_their
     assert [e.movie.trakt_id for e in result.entries if isinstance(e, Release)] == [500]
 
 
+def test_entries_of_one_show_or_movie_share_one_title_object_across_chunks() -> None:
+    """A rendering keeps its entries while it is warm: one copy of each show and movie it holds, not
+    one per episode or release (fewer objects for the collector to walk, a smaller heap)."""
+    this_week, next_week, movies, dvd = chunk(), chunk(start=grid(1)), chunk("movies"), chunk("dvd")
+    other_show = show_item(4, show_id=11, aired="2026-11-26T01:00:00.000Z")
+    other_show["show"]["title"] = "Another Show"
+    renamed = show_item(5, aired="2026-11-28T01:00:00.000Z")
+    renamed["show"]["network"] = "Max"  # the same show as Trakt described it later: its own object
+    rows = {
+        this_week.key: row([show_item(1), show_item(2, aired="2026-11-26T01:00:00.000Z"), other_show]),
+        next_week.key: row([show_item(3, aired="2026-11-27T01:00:00.000Z"), renamed]),
+        movies.key: row([movie_item(500, "2026-11-27")]),
+        dvd.key: row([movie_item(500, "2026-11-29")]),
+    }
+    result = answer([this_week, next_week, movies, dvd], rows)
+    shows = {e.trakt_id: e.show for e in result.entries if isinstance(e, Episode)}
+    assert shows[1] is shows[2] is shows[3]  # across the items of a chunk and across chunks
+    assert shows[4] is not shows[1] and shows[4].title == "Another Show"
+    assert shows[5] is not shows[1] and shows[5].network == "Max" and shows[1].network == "HBO"
+    theatrical, disc = (e for e in result.entries if isinstance(e, Release))
+    assert (theatrical.kind, disc.kind) == ("theatrical", "dvd") and theatrical.movie is disc.movie
+
+
 def test_the_answer_says_how_fresh_complete_and_healthy_it_is() -> None:
     fresh, stale, failing, missing = (chunk(start=grid(k)) for k in range(4))
     outage = NOW - timedelta(hours=3)

@@ -93,18 +93,52 @@ class Malformed(ValueError):
     """A value of an upstream item that is missing, of the wrong JSON type or out of range."""
 
 
+class Titles:
+    """One object per distinct show and movie among the entries parsed with it.
+
+    Why: a warm rendering keeps its entries, and Trakt repeats the whole show in every episode of a
+    calendar (the movie in each of its releases), so without this every entry would hold its own copy,
+    strings included: a heap twice the size for the collector to walk. Equal means every field equal,
+    so a show Trakt described differently in a later chunk stays an object of its own.
+    """
+
+    __slots__ = ("_movies", "_shows")
+
+    def __init__(self) -> None:
+        self._shows: dict[Show, Show] = {}
+        self._movies: dict[Movie, Movie] = {}
+
+    def show(self, show: Show) -> Show:
+        return self._shows.setdefault(show, show)
+
+    def movie(self, movie: Movie) -> Movie:
+        return self._movies.setdefault(movie, movie)
+
+
 def parse_episodes(
-    items: Iterable[object], drops: DropLog | None = None, *, source: str = "shows"
+    items: Iterable[object],
+    drops: DropLog | None = None,
+    *,
+    source: str = "shows",
+    titles: Titles | None = None,
 ) -> list[Episode]:
-    """Episodes from `/calendars/my/shows*` items; malformed items are dropped (see `DropLog`)."""
-    return _each(items, _episode, drops or DropLog(), source)
+    """Episodes from `/calendars/my/shows*` items; malformed items are dropped (see `DropLog`).
+    Pass one `titles` to every parse of one answer so its episodes share their shows."""
+    shared = titles or Titles()
+    return _each(items, lambda item: _episode(item, shared), drops or DropLog(), source)
 
 
 def parse_releases(
-    items: Iterable[object], kind: ReleaseKind, drops: DropLog | None = None, *, source: str = "movies"
+    items: Iterable[object],
+    kind: ReleaseKind,
+    drops: DropLog | None = None,
+    *,
+    source: str = "movies",
+    titles: Titles | None = None,
 ) -> list[Release]:
     """Releases from `/calendars/my/{movies,streaming,dvd}` items, tagged with the calendar's kind."""
-    return _each(items, lambda item: _release(item, kind), drops or DropLog(), source)
+    shared = titles or Titles()
+    return _each(items, lambda item: _release(item, kind, shared), drops or DropLog(), source)
 
 
 def _each(items: Iterable[object], parse: Callable[[object], _T], drops: DropLog, source: str) -> list[_T]:
@@ -117,7 +151,7 @@ def _each(items: Iterable[object], parse: Callable[[object], _T], drops: DropLog
     return parsed
 
 
-def _episode(raw: object) -> Episode:
+def _episode(raw: object, titles: Titles) -> Episode:
     item = _object(raw, "item")
     raw_episode, raw_show = _object(item.get("episode"), "episode"), _object(item.get("show"), "show")
     show_ids = _object(raw_show.get("ids"), "show.ids")
@@ -135,7 +169,7 @@ def _episode(raw: object) -> Episode:
     episode_ids = _object(raw_episode.get("ids"), "episode.ids")
     return Episode(
         trakt_id=_required_id(episode_ids.get("trakt"), "episode.ids.trakt"),
-        show=show,
+        show=titles.show(show),
         season=_number(raw_episode.get("season"), "episode.season"),
         number=_number(raw_episode.get("number"), "episode.number"),
         first_aired=_instant(item.get("first_aired") or raw_episode.get("first_aired"), "first_aired"),
@@ -147,9 +181,10 @@ def _episode(raw: object) -> Episode:
     )
 
 
-def _release(raw: object, kind: ReleaseKind) -> Release:
+def _release(raw: object, kind: ReleaseKind, titles: Titles) -> Release:
     item = _object(raw, "item")
-    return Release(_movie(_object(item.get("movie"), "movie")), _day(item.get("released"), "released"), kind)
+    movie = titles.movie(_movie(_object(item.get("movie"), "movie")))
+    return Release(movie, _day(item.get("released"), "released"), kind)
 
 
 def _movie(raw: Mapping[str, Any]) -> Movie:

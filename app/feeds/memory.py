@@ -26,7 +26,7 @@ MEMORY_ENTRIES = 2048
 MEMORY_BYTES = 256 * 1024 * 1024
 # What one rendering holds per byte of body: the body, its gzip copy, the entries and posters it was
 # made from, and every answer its polls prepare (.json included). tests/test_feed_memory.py measures
-# about 2.4 against real renderings with all of them; 4 leaves room for bigger titles and notes.
+# about 2 against real renderings with all of them; 4 leaves room for bigger titles and notes.
 FOOTPRINT_FACTOR = 4
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from app.core.errors import RateLimited, UpstreamError
 from app.domain.drops import DropLog
-from app.domain.entries import Entry, Episode, parse_episodes, parse_releases
+from app.domain.entries import Entry, Episode, Titles, parse_episodes, parse_releases
 from app.domain.sources import Source
 from app.feeds.calendar.grid import Chunk, Window
 from app.store.chunks import ChunkKey, ChunkRow
@@ -119,6 +119,7 @@ def assemble(
     expiries: list[datetime] = []
     failures: list[datetime] = []
     incomplete = False
+    titles = Titles()  # the entries of every chunk share their shows and movies
     for chunk in chunks:
         row = rows.get(chunk.key)
         if row is not None and row.failed_at is not None:
@@ -127,7 +128,7 @@ def assemble(
             incomplete = True
             continue
         expiries.append(row.expires_at)
-        for entry in _parse(chunk.source, row.payload or [], drops):
+        for entry in _parse(chunk.source, row.payload or [], drops, titles):
             if _in_window(entry, window, first, after):
                 found.setdefault(_identity(entry), entry)
     return CalendarResult(
@@ -144,11 +145,11 @@ def _leased(row: ChunkRow, now: datetime) -> bool:
     return row.lease_until is not None and row.lease_until >= now
 
 
-def _parse(source: Source, payload: Iterable[object], drops: DropLog) -> list[Entry]:
+def _parse(source: Source, payload: Iterable[object], drops: DropLog, titles: Titles) -> list[Entry]:
     """Entries of a cached chunk, parsed again on every rendering; bad items go to `drops`."""
     if source.kind == "episodes":
-        return list(parse_episodes(payload, drops, source=source.name))
-    return list(parse_releases(payload, source.kind, drops, source=source.name))
+        return list(parse_episodes(payload, drops, source=source.name, titles=titles))
+    return list(parse_releases(payload, source.kind, drops, source=source.name, titles=titles))
 
 
 def _in_window(entry: Entry, window: Window, first: datetime, after: datetime) -> bool:
