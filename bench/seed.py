@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 from app.services.container import Services
 from app.store.accounts import FeedInfo
 from app.store.secrets import hash_feed_token, new_feed_token
-from app.store.tables import CalendarChunk, Feed, TraktConnection, User
+from app.store.tables import CalendarChunk, ConnectionStatus, Feed, TraktConnection, User
 from bench.lab import USER_TZ
 from bench.procs import BenchError
 
@@ -87,7 +87,7 @@ class Seeder:
                     # Never spent: the copied access token is valid for days, far past the run.
                     "refresh_token": services.vault.encrypt(f"seeded-{user_id}"),
                     "expires_at": connection.expires_at,
-                    "status": "ok",
+                    "status": ConnectionStatus.OK,
                     "version": 0,
                     "updated_at": now,
                 }
