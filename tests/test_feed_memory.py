@@ -56,7 +56,7 @@ async def _connected(
         yield services, context
 
 
-BASIS = Basis(("Feed", "user"), data_version=1, connection_status="ok")
+BASIS = Basis(("Feed", "user"), "UTC", "{}", data_version=1, connection_status="ok")
 
 
 def _rendered(body: bytes) -> RenderedFeed:
@@ -71,9 +71,11 @@ def test_a_rendering_is_served_only_for_the_basis_it_was_made_from() -> None:
     memory.put(1, FeedOptions(), BASIS, rendered)
     assert memory.get(1, FeedOptions(), BASIS) is rendered
     for other in (
-        Basis(("Feed", "user"), data_version=2, connection_status="ok"),
-        Basis(("Renamed", "user"), data_version=1, connection_status="ok"),
-        Basis(("Feed", "user"), data_version=1, connection_status="needs_reconnect"),
+        BASIS._replace(data_version=2),
+        BASIS._replace(title=("Renamed", "user")),
+        BASIS._replace(user_tz="America/Chicago"),
+        BASIS._replace(stored_options='{"alarm": 30}'),
+        BASIS._replace(connection_status="needs_reconnect"),
     ):
         assert memory.get(1, FeedOptions(), other) is None
     assert (
@@ -86,7 +88,7 @@ def test_a_newer_rendering_replaces_the_older_one_of_its_feed_and_options() -> N
     memory = FeedMemory()
     memory.put(1, FeedOptions(), BASIS, _rendered(b"x" * 100))
     newer = _rendered(b"y" * 50)
-    newer_basis = Basis(("Feed", "user"), data_version=2, connection_status="ok")
+    newer_basis = BASIS._replace(data_version=2)
     memory.put(1, FeedOptions(), newer_basis, newer)
     assert (len(memory), memory.bytes) == (1, footprint(newer))
     assert memory.get(1, FeedOptions(), newer_basis) is newer

@@ -65,6 +65,41 @@ def test_changes_made_by_another_instance_take_effect_on_the_next_request(runnin
     assert httpx.get(new_url).status_code == 404
 
 
+def test_a_new_time_zone_shows_on_the_next_request(running_app: RunningApp) -> None:
+    """The zone is part of the feed row, not of its entries: nothing upstream changes with it."""
+    app = running_app
+    feed = app.connect()
+    app.update_feed(feed.id, options=FeedOptions(all_day=True))  # all-day events name the zone
+    url = f"{app.url}/feeds/{feed.token}.ics"
+    assert b"(America/New_York)" in _warm(url)
+
+    app.change_time_zone(feed.user_id, "America/Chicago")
+    moved = httpx.get(url).text
+    assert "(America/Chicago)" in moved and "(America/New_York)" not in moved
+
+
+def test_stored_options_that_equal_an_override_keep_the_plain_urls_own_sequence_history(
+    running_app: RunningApp,
+) -> None:
+    """A URL with overrides is a subscription of its own, with its own SEQUENCE history; when the
+    stored options become what it asked for, the plain URL's events changed (an alarm came) and must
+    say so with a higher SEQUENCE, exactly as an instance that never served the override says."""
+    app = running_app
+    feed = app.connect()
+    url = f"{app.url}/feeds/{feed.token}.ics"
+    assert b"SEQUENCE:1" not in _warm(url)
+    assert b"BEGIN:VALARM" in _warm(url + "?alarm=30")
+
+    app.clock.advance(minutes=10)
+    app.update_feed(feed.id, options=FeedOptions(alarm=30))
+    plain = httpx.get(url).content
+    assert b"BEGIN:VALARM" in plain
+    assert b"SEQUENCE:0" not in plain and b"SEQUENCE:1" in plain
+    fresh_port = free_port()
+    with serve(create_app(app.settings, clock=app.clock, background=False), port=fresh_port) as fresh:
+        assert httpx.get(f"{fresh}/feeds/{feed.token}.ics").content == plain
+
+
 def test_changes_made_by_another_process_take_effect_on_the_next_request(
     running_app: RunningApp,
 ) -> None:

@@ -2,8 +2,8 @@
 
 Why keyed by feed and options, with what the rendering was made from in the value: each feed and
 option set has one current rendering, and a newer one replaces it in place (no scan for the older
-one). A rendering is only served while its `Basis` (the user's data version, the connection's state,
-the titles written into it) is the caller's; otherwise it is a miss. (The feed's local day is not in
+one). A rendering is only served while its `Basis` (the user's data version, time zone and connection
+state, the titles written into it, the stored options) is the caller's; otherwise it is a miss. (The feed's local day is not in
 it: a rendering's `fresh_until` never passes the day's end, app.feeds.service.)
 
 Bounded by count and by an estimate of the bytes held (`footprint`), least recently used out first.
@@ -60,12 +60,16 @@ class RenderedFeed:
 
 
 class Basis(NamedTuple):
-    """What a rendering was made from besides its entries: when any of it moves, render again.
+    """Everything of the feed row a rendering was made from: when any of it moves, render again.
 
-    A named tuple, not a frozen dataclass: every warm poll builds and compares one, and a tuple does
-    both several times faster."""
+    The entries are not here: the data version stands for them. A named tuple, not a frozen
+    dataclass: every warm poll builds and compares one, and a tuple does both several times faster."""
 
     title: tuple[str, str]  # the feed's name and the user's: both are written into the calendar
+    user_tz: str  # the window, all-day dates and notices are the zone's (unless the options name one)
+    # Which SEQUENCE history a rendering used: the stored options' own when its options equal them,
+    # else its URL variant's. The same options can be either, before and after the stored ones change.
+    stored_options: str
     data_version: int
     connection_status: str
 

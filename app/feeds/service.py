@@ -105,7 +105,13 @@ class FeedService:
         """The feed as it should be now: from memory while fresh (a warm poll ends here), else
         rebuilt. A rendering's freshness ends with its local day too, so no poll computes the date."""
         now = self._clock()
-        basis = Basis((context.name, context.username), context.data_version, context.connection_status)
+        basis = Basis(
+            (context.name, context.username),
+            context.user_tz,
+            context.stored_options,
+            context.data_version,
+            context.connection_status,
+        )
         cached = self._memory.get(context.feed_id, options, basis)
         if cached is not None and now < cached.fresh_until:
             return cached
