@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import sqlite3
 
 import httpx
 import icalendar
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.services.container import open_services
 from app.store.accounts import FeedInfo
 from app.store.secrets import new_feed_token
-from app.web.app import create_app
+from app.web.app import create_app, flush_polls
 from tests.fixtures.app import RunningApp, connect, free_port
 from tests.fixtures.sandbox import RunningSandbox
 from tests.support.server import serve
@@ -164,6 +167,27 @@ def test_health_endpoints(running_app: RunningApp) -> None:
     httpx.get(f"{running_app.url}/feeds/{new_feed_token()}.ics")
     metrics = httpx.get(f"{running_app.url}/metrics").text
     assert 'airdate_http_requests_total{group="feeds",status="404"} 1' in metrics
+
+
+async def test_poll_counts_a_failed_write_missed_go_out_with_the_next_batch(
+    sqlite_database_url: str, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = sandbox_settings(sqlite_database_url, sandbox.url, "http://127.0.0.1:9")
+    sandbox.state.config.device_interval = 0
+    feed = await connect(settings, sandbox.clock)
+    async with open_services(settings, clock=sandbox.clock) as services:
+        for _ in range(3):
+            services.feeds.count_poll(feed.id)
+        database = make_url(sqlite_database_url).database
+        assert database is not None
+        with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as other_process:
+            other_process.execute("BEGIN IMMEDIATE")  # holds the one write lock past the busy timeout
+            await flush_polls(services)
+            other_process.execute("ROLLBACK")
+        assert "could not record feed poll counts" in caplog.text
+        services.feeds.count_poll(feed.id)
+        await flush_polls(services)
+        assert (await services.accounts.get_feed(feed.id)).poll_count == 4
 
 
 def test_polls_are_counted_in_memory_and_written_at_shutdown(

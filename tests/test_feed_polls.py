@@ -23,6 +23,25 @@ def test_polls_are_counted_per_feed_stamped_when_taken_and_taken_once() -> None:
     assert counter.take() == {}
 
 
+def test_a_batch_whose_write_failed_goes_out_with_the_next_one() -> None:
+    """A failed write (database locked or restarting) loses no poll, and keeps each feed's latest time."""
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+    now = [start]
+    counter = PollCounter(lambda: now[0])
+    counter.count(1)
+    counter.count(1)
+    counter.count(2)
+    failed = counter.take()
+    now[0] += timedelta(seconds=30)
+    counter.count(2)
+    counter.give_back(failed)
+    assert counter.take() == {1: (2, start), 2: (2, now[0])}
+    counter.give_back({3: (1, start)})
+    counter.give_back({3: (4, now[0])})  # failed twice: both batches, the later time
+    assert counter.take() == {3: (5, now[0])}
+    assert counter.take() == {}
+
+
 def test_options_are_the_stored_ones_with_the_overrides_on_top() -> None:
     memo = OptionsMemo()
     stored = json.dumps(FeedOptions(alarm=30, all_day=True).to_json())

@@ -3,8 +3,9 @@
 Why keyed by feed and options, with what the rendering was made from in the value: each feed and
 option set has one current rendering, and a newer one replaces it in place (no scan for the older
 one). A rendering is only served while its `Basis` (the user's data version, time zone and connection
-state, the titles written into it, the stored options) is the caller's; otherwise it is a miss. (The feed's local day is not in
-it: a rendering's `fresh_until` never passes the day's end, app.feeds.service.)
+state, the titles written into it, the stored options) is the caller's; otherwise it is a miss. (The
+feed's local day is not in it: a rendering's `fresh_until` never passes the day's end,
+app.feeds.service.)
 
 Bounded by count and by an estimate of the bytes held (`footprint`), least recently used out first.
 """

@@ -32,7 +32,7 @@ from app.feeds.calendar.grid import next_day_starts
 from app.feeds.memory import MEMORY_BYTES, MEMORY_ENTRIES, Basis, FeedMemory, RenderedFeed
 from app.feeds.notices import notices
 from app.feeds.optionsmemo import OptionsMemo
-from app.feeds.polls import PollCounter
+from app.feeds.polls import Batch, PollCounter
 from app.feeds.posters import PosterService
 from app.feeds.revisions import Revisions, variant_key
 from app.store.engine import HotReader
@@ -124,9 +124,13 @@ class FeedService:
         """What the rendered-feed memory holds and how often feeds were rendered, for /metrics."""
         return FeedStats(len(self._memory), self._memory.bytes, self._render_count)
 
-    def take_polls(self) -> dict[int, tuple[int, datetime]]:
+    def take_polls(self) -> Batch:
         """Poll counts gathered since the last call, for `Accounts.record_polls`."""
         return self._polls.take()
+
+    def give_back_polls(self, batch: Batch) -> None:
+        """Poll counts whose write failed: the next `take_polls` includes them."""
+        self._polls.give_back(batch)
 
     def count_poll(self, feed_id: int) -> None:
         """Note one fetch of the feed URL (the dashboard's previews are not polls, so routes call this)."""

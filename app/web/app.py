@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
                     asyncio.create_task(services.refresher.run_forever(), name="refresher"),
                     asyncio.create_task(
                         run_every(
-                            POLL_FLUSH_SECONDS, lambda: _flush_polls(services), log=log, what="poll flush"
+                            POLL_FLUSH_SECONDS, lambda: flush_polls(services), log=log, what="poll flush"
                         )
                     ),
                 ]
@@ -64,7 +64,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, background: bool =
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await services.calendar.drain()
                 await services.posters.drain()
-                await _flush_polls(services)
+                await flush_polls(services)
 
     app = _Airdate(
         ended=observer.ended,
@@ -96,8 +96,11 @@ class _Airdate(Starlette):
         return feeds.FeedsFirst(super().build_middleware_stack(), ended=self._ended)
 
 
-async def _flush_polls(services: Services) -> None:
+async def flush_polls(services: Services) -> None:
+    """Write the poll counts gathered since the last flush; a failed write is retried with the next."""
+    polls = services.feeds.take_polls()
     try:
-        await services.accounts.record_polls(services.feeds.take_polls())
+        await services.accounts.record_polls(polls)
     except Exception:
-        log.exception("could not record feed poll counts")
+        services.feeds.give_back_polls(polls)
+        log.exception("could not record feed poll counts; they go out with the next batch")
