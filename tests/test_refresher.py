@@ -15,6 +15,7 @@ from app.feeds.calendar.freshness import NEAR_TERM
 from app.store.engine import create_engine, create_session_factory
 from app.store.tables import CalendarChunk
 from app.workers.refresher import Refresher
+from tests.support.waiting import eventually
 from tests.support.world import TTL, World, add_feed, calendar_service
 
 MARGIN = timedelta(minutes=5)
@@ -55,6 +56,25 @@ async def test_chunks_about_to_expire_are_refreshed_once(world: World) -> None:
     assert await refresher(world).run_once() == 0
     assert world.calls() == calls + chunks
     assert not (await world.entries(world.window(before=0, after=NEAR_DAYS))).stale
+
+
+async def test_shutdown_waits_for_the_refreshes_the_refresher_started(world: World) -> None:
+    """The app stops the refresher, then drains the calendar: a refresh already asking Trakt ends and
+    stores its answer, instead of being cut off with its lease left held."""
+    chunks = await cached_window_near_expiry(world)
+    before = await expiries(world)
+    calls = world.calls()
+    await world.fault(delay_ms=800)
+    round_ = asyncio.create_task(refresher(world).run_once())
+    await eventually(lambda: world.calls() > calls, "the refreshes asking Trakt")
+    round_.cancel()
+    await asyncio.gather(round_, return_exceptions=True)
+
+    await world.calendar.drain()
+
+    rows = await world.rows()
+    assert len(rows) == chunks and all(row.lease_until is None for row in rows)
+    assert all(row.expires_at == world.rig.clock() + TTL > before[row.start_date] for row in rows)
 
 
 async def test_chunks_far_from_expiry_are_left_alone(world: World) -> None:

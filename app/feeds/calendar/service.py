@@ -124,13 +124,14 @@ class CalendarService:
         """Refresh one chunk if it expires within `margin`; True when this call stored new data.
 
         For the background refresher: the expiry condition is re-checked in the lease, so of several
-        instances that picked the same chunk only one calls Trakt.
+        instances that picked the same chunk only one calls Trakt. The refresh is held as background
+        work, so a refresher stopped at shutdown leaves it to finish under `drain`.
         """
         [refresh] = self._refreshes([chunk], self._clock() + margin)
-        return await refresh == "fetched"
+        return await asyncio.shield(self._background.start(refresh)) == "fetched"
 
     async def drain(self) -> None:
-        """Wait for background refreshes to finish (shutdown, and tests that inspect their effect)."""
+        """Wait for every refresh to finish, the refresher's too (shutdown, and tests of their effect)."""
         await self._background.drain()
 
     # -- fetching -------------------------------------------------------------------------------
