@@ -29,6 +29,18 @@ def test_an_outage_is_announced_only_after_a_week() -> None:
     assert notice.key == "outage" and "since 2027-04-26 12:00 UTC" in notice.description
 
 
+def test_an_outage_is_announced_as_soon_as_the_data_it_kept_from_renewal_expired() -> None:
+    since = NOW - timedelta(days=6, hours=23)  # a week after the fetch, an hour short of the outage's
+    (notice,) = notices(
+        needs_reconnect=False, failing_since=since, now=NOW, today=TODAY, url=URL, data_expired=True
+    )
+    assert notice.key == "outage" and "since 2027-04-26 13:00 UTC" in notice.description
+    assert (
+        notices(needs_reconnect=False, failing_since=None, now=NOW, today=TODAY, url=URL, data_expired=True)
+        == []
+    )
+
+
 def test_both_notices_keep_their_order() -> None:
     found = notices(
         needs_reconnect=True, failing_since=NOW - timedelta(days=30), now=NOW, today=TODAY, url=URL

@@ -152,6 +152,23 @@ def test_past_seven_days_of_outage_says_so_in_the_calendar(feed_url: str, sandbo
     assert "Airdate: Trakt unreachable, calendar may be incomplete" in after
 
 
+def test_the_outage_notice_comes_when_the_last_good_data_expires_never_a_503(
+    feed_url: str, sandbox: RunningSandbox
+) -> None:
+    """The data expires a week after its fetch, and the outage began an hour later, at the first failed
+    refresh: in that hour the feed must already say why it is empty, not answer 503 as a feed that
+    never had data does."""
+    summaries(httpx.get(feed_url))
+    fault(sandbox, prefix="/calendars", status=503)
+    sandbox.clock.advance(seconds=HOUR + 60)
+    assert summaries(httpx.get(feed_url))  # failing starts being recorded here
+    settle(sandbox)
+    sandbox.clock.advance(days=7, seconds=30 * 60 - HOUR - 60)  # the fetch is a week and 30 min old
+    response = httpx.get(feed_url)
+    assert response.status_code == 200
+    assert "Airdate: Trakt unreachable, calendar may be incomplete" in summaries(response)
+
+
 def test_429_with_retry_after_is_honoured(feed_url: str, sandbox: RunningSandbox) -> None:
     before = summaries(httpx.get(feed_url))
     fault(sandbox, prefix="/calendars", status=429, retry_after=900)

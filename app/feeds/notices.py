@@ -17,9 +17,20 @@ STALE_NOTICE_AFTER = timedelta(days=7)
 
 
 def notices(
-    *, needs_reconnect: bool, failing_since: datetime | None, now: datetime, today: date, url: str
+    *,
+    needs_reconnect: bool,
+    failing_since: datetime | None,
+    now: datetime,
+    today: date,
+    url: str,
+    data_expired: bool = False,
 ) -> list[Notice]:
-    """The notices for today: reconnect (the grant is gone), outage (no update for a week or more)."""
+    """The notices for today: reconnect (the grant is gone), outage (no update for a week or more).
+
+    The outage notice also comes as soon as data the outage kept from being renewed has expired
+    (`data_expired`): that data's week is counted from its fetch, the outage's from the first failed
+    refresh, up to a cache lifetime later, and a feed must say why it lost events the moment it does.
+    """
     found: list[Notice] = []
     if needs_reconnect:
         found.append(
@@ -33,7 +44,7 @@ def notices(
                 url=url,
             )
         )
-    if failing_since is not None and now - failing_since >= STALE_NOTICE_AFTER:
+    if failing_since is not None and (data_expired or now - failing_since >= STALE_NOTICE_AFTER):
         found.append(
             Notice(
                 key="outage",

@@ -157,6 +157,7 @@ class FeedService:
             needs_reconnect=result.needs_reconnect
             or context.connection_status == ConnectionStatus.NEEDS_RECONNECT,
             failing_since=result.failing_since,
+            data_expired=result.expired_while_failing,
             now=now,
             today=now.astimezone(tz).date(),
             url=f"{self._public_url}/",

@@ -57,6 +57,7 @@ class CalendarResult:
     fresh_until: datetime  # earliest expiry among the chunks used: memory caches key on it
     stale: bool  # some chunk was served past its expiry
     failing_since: datetime | None  # upstream failing for some chunk since then; None when healthy
+    expired_while_failing: bool  # some chunk's last good data grew too old to serve while failing
     incomplete: bool  # some chunk had no usable data and could not be fetched
     needs_reconnect: bool
 
@@ -118,7 +119,7 @@ def assemble(
     found: dict[tuple[str, int, str], Entry] = {}
     expiries: list[datetime] = []
     failures: list[datetime] = []
-    incomplete = False
+    expired_while_failing = incomplete = False
     titles = Titles()  # the entries of every chunk share their shows and movies
     for chunk in chunks:
         row = rows.get(chunk.key)
@@ -126,6 +127,7 @@ def assemble(
             failures.append(row.failed_at)
         if row is None or not usable(row, now, stale_if_error) or row.expires_at is None:
             incomplete = True
+            expired_while_failing |= row is not None and row.payload is not None and row.failed_at is not None
             continue
         expiries.append(row.expires_at)
         for entry in _parse(chunk.source, row.payload or [], drops, titles):
@@ -136,6 +138,7 @@ def assemble(
         fresh_until=min(expiries, default=now),
         stale=any(expiry <= now for expiry in expiries),
         failing_since=min(failures, default=None),
+        expired_while_failing=expired_while_failing,
         incomplete=incomplete,
         needs_reconnect=needs_reconnect,
     )
