@@ -207,7 +207,9 @@ class CalendarService:
                     answer.chunk.key,
                     answer.payload,
                     fetched_at=now,
-                    expires_at=freshness.expires_at(now, answer.chunk.start, self._ttl),
+                    expires_at=freshness.expires_at(
+                        now, answer.chunk.start, self._ttl, longest=self._stale_if_error / 2
+                    ),
                 )
                 for answer in answers
             ]
