@@ -382,6 +382,24 @@ async def test_a_slow_trakt_cannot_hold_a_request_that_has_data_past_the_budget(
     assert set(episode_ids(complete)) == expected_episode_ids(world.rig, wider)
 
 
+async def test_a_fetch_gives_up_and_records_its_failure_before_its_lease_lapses(world: World) -> None:
+    """Past its lease another process may take the chunk and call Trakt again; a fetch still running
+    then would be a second call, and its late failure would be written over the other's fresh answer."""
+    lease = timedelta(seconds=1.5)
+    calendar = calendar_service(world.rig, world.connections, lease=lease)
+    window = world.window(before=0, after=20)
+    await calendar.entries(world.user_id, [SHOWS], window)
+    world.rig.clock.advance(TTL.total_seconds() + 60)  # stale: refreshed behind the answer
+    await world.fault(hang=True)
+
+    assert (await calendar.entries(world.user_id, [SHOWS], window)).stale
+    async with asyncio.timeout(lease.total_seconds()):
+        await calendar.drain()
+
+    rows = await world.rows()
+    assert rows and all(row.failed_at is not None and row.lease_until is None for row in rows)
+
+
 async def test_data_version_moves_only_when_trakt_content_changes(world: World) -> None:
     window = world.window()
     await world.entries(window)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock, Sleep
-from app.core.errors import NeedsReconnect, UpstreamError
+from app.core.errors import NeedsReconnect, Unavailable, UpstreamError
 from app.core.singleflight import SingleFlight
 from app.core.tasks import Background
 from app.domain.drops import DropLog
@@ -80,6 +80,9 @@ class CalendarService:
         self._stale_if_error = stale_if_error
         self._wait_budget = wait_budget
         self._lease = lease
+        # A fetch gives up while its lease still holds, a third of it left to record the outcome: past
+        # the lease another process may fetch the chunk too, and a late outcome would overwrite its own.
+        self._fetch_deadline = lease.total_seconds() * 2 / 3
         # Lost a lease on a chunk we have no data for: wait for the winner, within the wait budget.
         self._patience = Patience(wait_budget, poll_interval, sleep)
         self._flight: SingleFlight[Chunk, Outcome] = SingleFlight()
@@ -167,17 +170,22 @@ class CalendarService:
             # One gate for the call and its retry after a refresh: the first attempt uses the spend
             # made with the lease, the retry is charged to the budget like any other GET.
             gate = self._limits.gate(chunk.user_id, prepaid=1)
-            payload = await self._connections.call(
-                chunk.user_id,
-                lambda token: self._trakt.calendar(
-                    token,
-                    chunk.source,
-                    chunk.start,
-                    chunk.days,
-                    gate=gate,
-                    ignore_watched=chunk.ignore_watched,
-                ),
-            )
+            async with asyncio.timeout(self._fetch_deadline):
+                payload = await self._connections.call(
+                    chunk.user_id,
+                    lambda token: self._trakt.calendar(
+                        token,
+                        chunk.source,
+                        chunk.start,
+                        chunk.days,
+                        gate=gate,
+                        ignore_watched=chunk.ignore_watched,
+                    ),
+                )
+        except TimeoutError:
+            no_answer = Unavailable(f"no answer within {self._fetch_deadline:.0f} s, retries included")
+            await self._record_failure(chunk, no_answer)
+            return "failed"
         except NeedsReconnect:  # only Trakt refusing the refresh token; a 401 is refreshed first
             await self._chunks.release(chunk.key)
             return "reconnect"
