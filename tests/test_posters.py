@@ -59,6 +59,12 @@ def sandbox_movie(rig: Rig, trakt: int) -> Release:
     return release(trakt, movie.ids.tmdb, movie.ids.imdb)
 
 
+def sandbox_movie_imdb(rig: Rig, trakt: int) -> str:
+    imdb = next(m for m in dataset(rig).movies if m.ids.trakt == trakt).ids.imdb
+    assert imdb is not None
+    return imdb
+
+
 def tmdb_calls(rig: Rig) -> int:
     return rig.sandbox.state.count(TMDB)
 
@@ -161,6 +167,25 @@ async def test_tmdb_failures_give_no_poster_and_are_not_remembered(rig: Rig, sta
     rig.clock.advance(minutes=5)  # past the client's rest after TMDB trouble
     urls, complete = await posters.posters(entries)
     assert complete and set(urls) == {("show", 1), ("movie", 102)}
+
+
+async def test_a_poster_tmdb_cannot_renew_is_kept_and_asked_again(rig: Rig) -> None:
+    """A poster is renewed weekly; when TMDB fails just then, the feed keeps the poster it had (losing
+    it would change, then restore, every event of that title), and says it is not final."""
+    entries: list[Entry] = [sandbox_show(rig, 1), release(7, None, imdb=sandbox_movie_imdb(rig, 102))]
+    posters = service(rig)
+    first, complete = await posters.posters(entries)
+    assert complete and set(first) == {("show", 1), ("movie", 7)}
+
+    rig.clock.advance(days=7, seconds=1)  # both the TMDB id found by IMDb id and the poster expired
+    await tmdb_fault(rig, status=503, retry_after=60)
+    assert await posters.posters(entries) == (first, False)
+
+    await rig.clear_faults()
+    rig.clock.advance(minutes=5)  # past the client's rest after TMDB trouble
+    calls = tmdb_calls(rig)
+    assert await posters.posters(entries) == (first, True)
+    assert tmdb_calls(rig) > calls  # renewed this time
 
 
 async def test_a_slow_tmdb_cannot_hold_the_caller_past_the_timeout(rig: Rig) -> None:

@@ -146,7 +146,7 @@ class PosterService:
     ) -> tuple[str | None, bool]:
         """(poster path or None, whether the answer is final); never raises, it may run unobserved."""
         try:
-            return await self._poster_path(tmdb, title, cached, leases), True
+            return await self._poster_path(tmdb, title, cached, leases)
         except UpstreamError as exc:
             log.info("TMDB lookup for %s %s failed: %s", title.media_type, title.key[1], exc)
         except _Unsettled:
@@ -161,37 +161,60 @@ class PosterService:
 
     async def _poster_path(
         self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[MediaKey]
-    ) -> str | None:
-        """Through the cache: find the TMDB id when Trakt lacks it, then the title's details.
+    ) -> tuple[str | None, bool]:
+        """Through the cache: find the TMDB id when Trakt lacks it, then the title's details; and
+        whether that is final (False when an expired answer stood in for one TMDB could not give).
 
         No database read comes before the first `_answer` of a title whose row was loaded: so every
         cold title of one call enlists its lease before the first of them takes the batch.
         """
-        tmdb_id = title.tmdb_id
+        tmdb_id, final = title.tmdb_id, True
         if tmdb_id is None:
-            tmdb_id = await self._find(tmdb, title, cached, leases)
+            tmdb_id, final = await self._find(tmdb, title, cached, leases)
             if tmdb_id is None:
-                return None
+                return None, final
         key = MediaKey(title.media_type, "tmdb", str(tmdb_id))
-        row = await self._cached(key, cached)
-        if row is None or not self._fresh(key, row):
-            row = await self._answer(leases, key, partial(_details, tmdb, title.media_type, tmdb_id))
-        return row.poster_path
+        row, renewed = await self._current(
+            leases, key, cached, partial(_details, tmdb, title.media_type, tmdb_id)
+        )
+        return row.poster_path, final and renewed
 
     async def _find(
         self, tmdb: TmdbClient, title: _Title, cached: _Rows, leases: BatchedLeases[MediaKey]
-    ) -> int | None:
-        """The TMDB id by IMDb id, then TVDB id; each answer (found or not) is cached."""
+    ) -> tuple[int | None, bool]:
+        """The TMDB id by IMDb id, then TVDB id, and whether that is final; each answer is cached."""
+        final = True
         for source, external in title.external_ids():
             key = MediaKey(title.media_type, source, external)
-            row = await self._cached(key, cached)
-            if row is None or not self._fresh(key, row):
-                row = await self._answer(
-                    leases, key, partial(_found, tmdb, source, external, title.media_type)
-                )
+            ask = partial(_found, tmdb, source, external, title.media_type)
+            row, renewed = await self._current(leases, key, cached, ask)
+            final = final and renewed
             if row.tmdb_id is not None:
-                return row.tmdb_id
-        return None
+                return row.tmdb_id, final
+        return None, final
+
+    async def _current(
+        self,
+        leases: BatchedLeases[MediaKey],
+        key: MediaKey,
+        cached: _Rows,
+        ask: Callable[[], Awaitable[Answer]],
+    ) -> tuple[MediaRow, bool]:
+        """The row for `key`, asked anew when absent or expired, and whether it is current.
+
+        When renewing fails, the expired row stands in, not current, so it is asked again soon: a
+        poster must not leave the feed for the length of a TMDB outage, and come back after it, each
+        time changing every event of that title."""
+        row = await self._cached(key, cached)
+        if row is not None and self._fresh(key, row):
+            return row, True
+        try:
+            return await self._answer(leases, key, ask), True
+        except (UpstreamError, _Unsettled) as exc:
+            if row is None:
+                raise
+            log.info("TMDB lookup of %s %s %s failed (%s); its earlier answer stands in", *key, exc)
+            return row, False
 
     async def _answer(
         self, leases: BatchedLeases[MediaKey], key: MediaKey, ask: Callable[[], Awaitable[Answer]]
