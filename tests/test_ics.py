@@ -156,6 +156,14 @@ def test_poster_is_an_rfc7986_image_and_an_attachment() -> None:
     assert f"ATTACH;FMTTYPE=image/jpeg:{POSTER}\r\n".encode() in unfolded
 
 
+def test_a_poster_says_its_own_image_type() -> None:
+    for extension, media_type in (("png", "image/png"), ("webp", "image/webp"), ("svg", "image/svg+xml")):
+        poster = f"https://image.tmdb.org/t/p/w500/poster.{extension}"
+        unfolded = feed([episode(of=show(trakt_id=3))], posters={("show", 3): poster}).replace(b"\r\n ", b"")
+        assert f"IMAGE;VALUE=URI;DISPLAY=BADGE;FMTTYPE={media_type}:{poster}\r\n".encode() in unfolded
+        assert f"ATTACH;FMTTYPE={media_type}:{poster}\r\n".encode() in unfolded
+
+
 def test_a_poster_that_is_not_a_clean_uri_is_dropped_rather_than_breaking_the_file() -> None:
     data = feed([episode(of=show(trakt_id=3))], posters={("show", 3): "https://x/a b\r\nEND:VEVENT"})
     event = only(data)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.feeds.ics.model import Event
+from app.feeds.ics.model import Event, image_type
 
 # calcurse silently truncates content lines beyond its 8 KiB buffer, and no calendar app shows
 # more than a few KB of prose usefully; longer overviews are cut (at a word, marked with …).
@@ -56,8 +56,9 @@ def estimated_size(events: Iterable[Event]) -> int:
         total += _line_octets("DESCRIPTION", content.description)
         total += _line_octets("LOCATION", content.location) + _line_octets("URL", content.url)
         total += _line_octets("CATEGORIES", ",".join(content.categories))
-        total += _line_octets("IMAGE;VALUE=URI;DISPLAY=BADGE;FMTTYPE=image/jpeg", content.image)
-        total += _line_octets("ATTACH;FMTTYPE=image/jpeg", content.attach)
+        image, attach = content.image or "", content.attach or ""
+        total += _line_octets(f"IMAGE;VALUE=URI;DISPLAY=BADGE;FMTTYPE={image_type(image)}", image)
+        total += _line_octets(f"ATTACH;FMTTYPE={image_type(attach)}", attach)
         if content.alarm is not None:
             total += _ALARM_OCTETS + _line_octets("DESCRIPTION", content.summary)
             total += _ABSOLUTE_TRIGGER_OCTETS if isinstance(content.alarm, datetime) else 0

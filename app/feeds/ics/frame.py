@@ -22,7 +22,7 @@ from icalendar import vDuration, vText
 
 from app import __version__
 from app.core.lru import Lru
-from app.feeds.ics.model import CalendarInfo, Event, Revision
+from app.feeds.ics.model import CalendarInfo, Event, Revision, image_type
 from app.feeds.ics.text import line, text
 
 PRODID = f"-//Airdate//Airdate {__version__}//EN"
@@ -97,10 +97,10 @@ def serialize(event: Event, revision: Revision) -> bytes:
     vevent.add("transp", "TRANSPARENT")
     vevent.add("x-microsoft-cdo-busystatus", "FREE")
     if content.image:
-        image_params = {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": "image/jpeg"}
+        image_params = {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": image_type(content.image)}
         vevent.add("image", content.image, parameters=image_params)
     if content.attach:
-        vevent.add("attach", content.attach, parameters={"FMTTYPE": "image/jpeg"})
+        vevent.add("attach", content.attach, parameters={"FMTTYPE": image_type(content.attach)})
     if content.alarm is not None:
         alarm = _IcsAlarm()
         alarm.add("action", "DISPLAY")

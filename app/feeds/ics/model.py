@@ -92,6 +92,15 @@ class EventContent:
 
 _field_values = attrgetter(*(each.name for each in fields(EventContent)))
 
+# The poster types TMDB serves (`app.upstream.tmdb` accepts no other extension); a JPEG when unknown.
+_IMAGE_TYPES = {"png": "image/png", "webp": "image/webp", "svg": "image/svg+xml"}
+
+
+def image_type(url: str) -> str:
+    """The FMTTYPE of an IMAGE or ATTACH URL, from its extension: a function of the URL, so the
+    fingerprint (which holds the URL) covers it."""
+    return _IMAGE_TYPES.get(url.rpartition(".")[2].lower(), "image/jpeg")
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
