@@ -21,8 +21,8 @@ from app.domain.sources import SOURCES
 from app.store.connections import MAX_ERROR_LENGTH, ConnectionRow, ConnectionStore, SealedPair
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import UNIDENTIFIED
-from app.store.tables import ConnectionStatus, TraktConnection
-from app.upstream.connections import ConnectionService
+from app.store.tables import ConnectionStatus, TraktConnection, User
+from app.upstream.connections import REFRESH_TIMEOUT, ConnectionService
 from app.upstream.tokenlane import TokenLane
 from app.upstream.trakt import create_trakt
 from tests.support.rig import Rig, add_user, sign_in
@@ -159,6 +159,35 @@ async def test_trakt_down_during_refresh_keeps_the_still_valid_token(rig: Rig) -
     recovered = await connections.access_token(user_id)
     assert recovered != tokens.access_token
     assert rig.sandbox.state.auth.refreshes["demo"] == 1
+
+
+async def test_a_refresh_answer_that_trickles_in_is_cut_off_at_the_deadline(rig: Rig) -> None:
+    """Each piece of the answer comes well within a read timeout, so only a deadline on the attempt as
+    a whole ends it: at REFRESH_TIMEOUT, handled as Trakt being down (lease released, the still-valid
+    token used). On SQLite the attempt holds the write lock, and a writer in another process waits
+    5 s for it: that writer must go through, not fail with "database is locked"."""
+    connections = rig.connections()
+    user_id, tokens = await rig.connected_user(connections)
+    rig.clock.set(tokens.expires_at - timedelta(minutes=20))
+    await rig.control("faults", {"prefix": "/oauth/token", "trickle_ms": 500, "times": 1})
+    elsewhere = create_engine(rig.database_url)
+
+    async def write_elsewhere() -> None:
+        await asyncio.sleep(0.5)  # the refresh holds the lock by now
+        async with create_session_factory(elsewhere).begin() as session:
+            bump = User.data_version + 1
+            await session.execute(update(User).where(User.id == user_id).values(data_version=bump))
+
+    started = time.monotonic()
+    try:
+        token, _ = await asyncio.gather(connections.access_token(user_id), write_elsewhere())
+    finally:
+        await elsewhere.dispose()
+
+    assert token == tokens.access_token
+    assert time.monotonic() - started < REFRESH_TIMEOUT + 1
+    row = await ConnectionStore(rig.sessions).load(user_id)
+    assert (row.status, row.lease_until) == (ConnectionStatus.OK, None)
 
 
 async def test_a_refresh_refused_for_the_apps_credentials_asks_nobody_to_reconnect(rig: Rig) -> None:

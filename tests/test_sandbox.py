@@ -587,6 +587,15 @@ def test_fault_delay_alone_is_a_slow_success(api: httpx.Client) -> None:
     assert response.status_code == 200 and time.monotonic() - started >= 0.15
 
 
+def test_fault_trickle_sends_the_real_answer_in_slow_pieces(api: httpx.Client) -> None:
+    api.post("/_sandbox/faults", json={"prefix": "/users", "trickle_ms": 20, "times": 1})
+    started = time.monotonic()
+    with api.stream("GET", "/users/settings") as response:
+        pieces = list(response.iter_raw())
+    assert response.status_code == 200 and time.monotonic() - started >= 0.02 * len(pieces)
+    assert len(pieces) > 3 and json.loads(b"".join(pieces))["user"]["ids"]["slug"] == "demo"
+
+
 def test_fault_bodies_malformed_and_html(api: httpx.Client) -> None:
     api.post(
         "/_sandbox/faults",

@@ -131,7 +131,7 @@ class Sandbox:
                 raise ValueError("fault user must be a user's slug or null")
             if not isinstance(spec.get("retry_after_date", False), bool):
                 raise ValueError("fault retry_after_date must be a boolean")
-            for key in ("status", "delay_ms", "retry_after", "times", "seconds"):
+            for key in ("status", "delay_ms", "trickle_ms", "retry_after", "times", "seconds"):
                 value = spec.get(key)
                 if value is not None and (type(value) is not int or value < 1):
                     raise ValueError(f"fault {key} must be a positive integer or null")
@@ -139,7 +139,8 @@ class Sandbox:
                 raise ValueError("fault inject must be a list of items or null")
             if not isinstance(spec.get("hang", False), bool):
                 raise ValueError("fault hang must be a boolean")
-            parsed.append(Fault(**{**spec, "delay_ms": spec.get("delay_ms") or 0}, added_at=self.clock()))
+            zeros = {key: spec.get(key) or 0 for key in ("delay_ms", "trickle_ms")}
+            parsed.append(Fault(**{**spec, **zeros}, added_at=self.clock()))
         self.faults.extend(parsed)
 
     def configure(self, changes: dict[str, Any]) -> None:

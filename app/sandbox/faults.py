@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp
 
 from app.sandbox.state import REPLACING_BODIES, RESHAPING_BODIES, Call, Fault
@@ -29,6 +30,7 @@ HUGE_BYTES = 10 * 1024 * 1024
 DEEP = b"[" * 100_000 + b"]" * 100_000
 HANG_LIMIT = 120.0  # real seconds: a forgotten hang must not hold a test run's shutdown forever
 HANG_POLL = 0.05
+TRICKLE_BYTES = 16  # a trickled answer's piece
 MALFORMED = b'[{"first_aired": "2026-11-2'
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Access denied | api.trakt.tv used Cloudflare to "
@@ -112,6 +114,8 @@ class SandboxMiddleware(BaseHTTPMiddleware):
             response = await _reshaped(await call_next(request), fault)
         else:
             response = await call_next(request)
+        if fault is not None and fault.trickle_ms:
+            response = await _trickled(response, fault.trickle_ms / 1000)
         self.sb.calls.append(
             Call(
                 method=request.method,
@@ -158,3 +162,16 @@ async def _reshaped(response: Response, fault: Fault) -> Response:
         items.append({"padding": "x" * HUGE_BYTES})
     shaped: object = {"items": items} if fault.body == "object" else items
     return Response(json.dumps(shaped, ensure_ascii=True), headers=headers, media_type="application/json")
+
+
+async def _trickled(response: Response, pause: float) -> Response:
+    """The same answer, its body sent `TRICKLE_BYTES` at a time with `pause` before each piece."""
+    iterator = getattr(response, "body_iterator", None)  # call_next's answers stream; scripted ones don't
+    raw = bytes(response.body) if iterator is None else b"".join([chunk async for chunk in iterator])
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(raw), TRICKLE_BYTES):
+            await asyncio.sleep(pause)
+            yield raw[start : start + TRICKLE_BYTES]
+
+    return StreamingResponse(pieces(), status_code=response.status_code, headers=dict(response.headers))

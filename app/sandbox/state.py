@@ -59,6 +59,8 @@ class Fault:
     `answer` is a JSON value served as the whole answer (status 200 unless `status` says
     otherwise), for shapes no real answer has. `hang` holds the request unanswered until the
     client gives up or the faults are cleared (then it answers `status`, default 503).
+    `trickle_ms` sends the answer (real or scripted) a few bytes at a time, that long apart: a slow
+    link on which no single read waits long, so only a deadline on the whole call cuts it short.
     `seconds` ends the fault that long after it was added, by the sandbox clock, so an outage
     can last "6 hours" of simulated time.
     """
@@ -66,6 +68,7 @@ class Fault:
     prefix: str
     status: int | None = None
     delay_ms: int = 0
+    trickle_ms: int = 0
     body: FaultBody | None = None
     retry_after: int | None = None
     times: int | None = None

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.errors import UpstreamError, UserOrFeedNotFound
 from app.domain.options import FeedOptions
 from app.store.secrets import DecryptError, Vault, hash_feed_token, new_feed_token
-from app.store.tables import CalendarChunk, Feed, FeedEvent, TraktConnection, User
+from app.store.tables import SLUG_LENGTH, CalendarChunk, Feed, FeedEvent, TraktConnection, User
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +79,25 @@ class Accounts:
         return f"{self._public_url}/feeds/{token}.ics"
 
     async def upsert_user(self, identity: Identity) -> int:
-        """Create or update the user a Trakt sign-in names; the uuid (else the slug) is the identity."""
+        """Create or update the user a Trakt sign-in names; the uuid is the identity, the slug a name.
+
+        Why the slug is only a fallback: Trakt frees a slug when its account is renamed or deleted, and
+        another account may take it, so a row found by slug is this account's only when one side has no
+        uuid (rows from before uuids were stored, an answer without one). Otherwise the sign-in is a new
+        person: matching it would hand them the earlier account's feeds and their secret URLs. Slugs are
+        unique here as on Trakt, so a row still holding the one this sign-in brings gives it up first
+        (`_released_slug`) and gets its new one back when that account signs in again.
+        """
         now = self._clock()
         async with self._sessions.begin() as session:
-            user = None
-            if identity.uuid:
-                user = await session.scalar(select(User).where(User.trakt_uuid == identity.uuid))
-            if user is None:
-                user = await session.scalar(select(User).where(User.trakt_slug == identity.slug))
+            user = await _signed_in_user(session, identity)
+            await _release_slug(session, identity.slug, None if user is None else user.id)
             if user is None:
                 user = User(created_at=now, data_version=0)
                 session.add(user)
             user.trakt_slug = identity.slug
             user.trakt_username = identity.username
-            user.trakt_uuid = identity.uuid
+            user.trakt_uuid = identity.uuid or user.trakt_uuid
             user.timezone = identity.timezone or "UTC"
             user.updated_at = now
             await session.flush()
@@ -242,3 +247,32 @@ class Accounts:
             poll_count=feed.poll_count,
             revoked=feed.revoked_at is not None,
         )
+
+
+async def _signed_in_user(session: AsyncSession, identity: Identity) -> User | None:
+    """The row of the account `identity` is: by uuid, else by slug when one side has no uuid."""
+    if identity.uuid:
+        user = await session.scalar(select(User).where(User.trakt_uuid == identity.uuid))
+        if user is not None:
+            return user
+    user = await session.scalar(select(User).where(User.trakt_slug == identity.slug))
+    if user is not None and identity.uuid and user.trakt_uuid:
+        return None  # another account held this slug before
+    return user
+
+
+async def _release_slug(session: AsyncSession, slug: str, keeper: int | None) -> None:
+    """Take `slug` from any user but `keeper`: Trakt says it now names someone else."""
+    query = select(User).where(User.trakt_slug == slug)
+    if keeper is not None:
+        query = query.where(User.id != keeper)
+    holder = await session.scalar(query)
+    if holder is not None:
+        holder.trakt_slug = _released_slug(slug, holder.id)
+        await session.flush()  # before the new holder's row is written: the constraint checks each statement
+
+
+def _released_slug(slug: str, user_id: int) -> str:
+    """A name no Trakt slug can be (slugs are URL-safe: no spaces) and no other user holds (the id)."""
+    suffix = f" (released, user #{user_id})"
+    return slug[: SLUG_LENGTH - len(suffix)] + suffix

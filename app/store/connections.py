@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.store.engine import upsert
+from app.store.engine import begin_writing, upsert
 from app.store.tables import ConnectionStatus, TraktConnection
 
 MAX_ERROR_LENGTH = 500
@@ -112,12 +112,8 @@ class ConnectionStore:
         Leaving without one of `LockedConnection`'s writes rolls back, which releases the lock.
         """
         async with self._sessions() as session:
-            query = select(*_COLUMNS).where(TraktConnection.user_id == user_id)
-            if session.get_bind().dialect.name == "sqlite":
-                # Its driver would otherwise begin at the first write, and queue for the lock then.
-                await session.execute(text("BEGIN IMMEDIATE"))
-            else:
-                query = query.with_for_update()
+            await begin_writing(session)
+            query = select(*_COLUMNS).where(TraktConnection.user_id == user_id).with_for_update()
             found = (await session.execute(query)).one_or_none()
             try:
                 yield LockedConnection(session, user_id, None if found is None else ConnectionRow(*found))

@@ -70,6 +70,20 @@ async def ping(session_factory: async_sessionmaker[AsyncSession]) -> None:
         await session.execute(text("SELECT 1"))
 
 
+async def begin_writing(session: AsyncSession) -> None:
+    """Open `session`'s transaction already holding what its writes will need; call it first.
+
+    Why: a transaction that reads rows and writes them back must not let another writer commit in
+    between, or it writes back what that writer replaced. PostgreSQL locks the rows themselves as they
+    are read (`SELECT ... FOR UPDATE`, which callers always ask for), so nothing happens here. SQLite
+    ignores `FOR UPDATE` and its driver begins a transaction only at the first write, so the reads
+    before it lock nothing: `BEGIN IMMEDIATE` takes the database's one write lock now instead (other
+    writers wait, within their busy timeout; WAL readers never do).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))
+
+
 async def upsert(
     session: AsyncSession,
     table: Table | type[DeclarativeBase],

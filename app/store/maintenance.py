@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.store.engine import begin_writing
 from app.store.secrets import Vault
 from app.store.tables import Feed, TraktConnection, User
 
@@ -35,10 +36,15 @@ async def rekey(sessions: async_sessionmaker[AsyncSession], vault: Vault) -> int
     """Re-encrypt every Trakt token pair and feed token copy with the vault's first key; how many.
 
     Why one transaction with the rows locked: a rekey that stopped half way would leave some secrets
-    under a key the operator is about to delete, so a printed count must mean all of them moved.
+    under a key the operator is about to delete, so a printed count must mean all of them moved. And
+    the lock is held from the first read (`begin_writing`): serving processes keep refreshing tokens
+    and rotating feed URLs meanwhile, and writing back a row another process changed after we read it
+    would restore a refresh token Trakt has already spent (the grant lost) or the copy of a feed URL
+    that was rotated away.
     """
     rewritten = 0
     async with sessions.begin() as session:
+        await begin_writing(session)
         for connection in await session.scalars(select(TraktConnection).with_for_update()):
             connection.access_token = vault.rotate(connection.access_token)
             connection.refresh_token = vault.rotate(connection.refresh_token)

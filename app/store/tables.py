@@ -57,11 +57,14 @@ class Base(DeclarativeBase):
     }
 
 
+SLUG_LENGTH = 200  # users.trakt_slug
+
+
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    trakt_slug: Mapped[str] = mapped_column(String(200), unique=True)
+    trakt_slug: Mapped[str] = mapped_column(String(SLUG_LENGTH), unique=True)
     trakt_username: Mapped[str] = mapped_column(String(200))
     trakt_uuid: Mapped[str | None] = mapped_column(String(200), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")

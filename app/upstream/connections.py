@@ -21,12 +21,13 @@ IMMEDIATE`; PostgreSQL `SELECT ... FOR UPDATE` of the one row) on a connection w
 call leaves only "parse the answer, one UPDATE, COMMIT" in the window, and the commit is the first
 thing done with the answer. It is safe because the wait it imposes is bounded and small: on
 PostgreSQL only writers of this user's connection row wait; on SQLite every writer waits, so the
-refresh call gets one attempt bounded by `REFRESH_TIMEOUT`, well inside SQLite's 5 s busy timeout, so
-a waiting writer is delayed, never failed (SQLite's driver opens its transactions at the first write,
-so no reader is refused either). A retry would not help anyway: a refresh whose answer was lost has
-spent the token. The version is re-checked under the lock, so even a lease that lapsed meanwhile
-cannot lead two processes to spend one token. The server runs this on a `TokenLane` (its own thread
-and loop), so a busy event loop cannot stretch the window either.
+refresh call gets one attempt bounded by `REFRESH_TIMEOUT` as a whole (a deadline: httpx's timeouts
+bound each read alone, and a host trickling its answer would hold the lock far longer), well inside
+SQLite's 5 s busy timeout, so a waiting writer is delayed, never failed (SQLite's driver opens its
+transactions at the first write, so no reader is refused either). A retry would not help anyway: a
+refresh whose answer was lost has spent the token. The version is re-checked under the lock, so even a
+lease that lapsed meanwhile cannot lead two processes to spend one token. The server runs this on a
+`TokenLane` (its own thread and loop), so a busy event loop cannot stretch the window either.
 
 A lease left behind by a crashed process lapses after `lease`; until then no caller waits more than
 `wait` for it: it uses the access token it has if that is still valid, and otherwise fails like an
@@ -190,7 +191,14 @@ class ConnectionService:
 
     async def _spend(self, parts: LaneParts, user_id: int, version: int, rejected: str | None) -> str | None:
         """On a write lock taken first, spend the refresh token and commit the new pair as the first
-        thing done with Trakt's answer. None when the row is no longer at our lease."""
+        thing done with Trakt's answer. None when the row is no longer at our lease.
+
+        A refresh that outlives `REFRESH_TIMEOUT` fails like Trakt being down: lease released, the
+        stored token used while it is valid. The deadline ends with the answer read in full, so it
+        never interrupts the commit; but when it passes after Trakt spent the token and before the
+        answer arrived, that answer is lost and the grant with it (the next refresh is refused), as
+        with any timeout: the price of never holding the lock longer.
+        """
         async with ConnectionStore(parts.sessions).locked(user_id) as held:
             row = held.row
             if row is None or row.version != version:

@@ -122,7 +122,8 @@ async def request_json(
             await gate.admit()
         try:
             response = await _send(http, method, url, headers, json, params, attempt_timeout)
-        except httpx.TransportError as exc:  # timeouts, refused/reset connections, protocol errors
+        # Timeouts (a phase's or the attempt's deadline), refused/reset connections, protocol errors.
+        except (httpx.TransportError, TimeoutError) as exc:
             problem = f"{where}: {type(exc).__name__}"
             if attempt >= retries:
                 raise Unavailable(f"{problem} after {attempt + 1} attempts") from None
@@ -163,16 +164,23 @@ async def _send(
     params: Mapping[str, str] | None,
     attempt_timeout: float | None,
 ) -> httpx.Response:
-    """One attempt; non-transport httpx failures are translated here so none can escape."""
+    """One attempt; non-transport httpx failures are translated here so none can escape.
+
+    `attempt_timeout` bounds the attempt as a whole (`asyncio.timeout`, raising TimeoutError): httpx
+    would apply it to each phase apart (connect, each read, ...), and a host sending its answer a
+    few bytes at a time never lets one read wait that long. The response is read in full within it,
+    so a caller acting on the answer is never cut short by it.
+    """
     try:
-        return await http.request(
-            method,
-            url,
-            headers=headers,
-            json=json,
-            params=params,
-            timeout=httpx.USE_CLIENT_DEFAULT if attempt_timeout is None else attempt_timeout,
-        )
+        async with asyncio.timeout(attempt_timeout):
+            return await http.request(
+                method,
+                url,
+                headers=headers,
+                json=json,
+                params=params,
+                timeout=httpx.USE_CLIENT_DEFAULT if attempt_timeout is None else attempt_timeout,
+            )
     except httpx.TransportError:
         raise
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:

@@ -173,6 +173,8 @@ class TraktAuth:
         `redirect_uri` is part of Trakt's refresh schema; it defaults to this app's web callback.
         `single_attempt` makes it one attempt bounded by that many seconds, for a caller that holds a database
         write lock meanwhile (and a retry after a lost answer would only be refused: the token is spent).
+        The bound is a deadline on the whole call, answer read in full; one that passes after Trakt spent
+        the token but before its answer arrived loses that answer, as any timeout would.
         """
         return await self._grant(
             {
