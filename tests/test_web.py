@@ -207,7 +207,7 @@ def test_a_revoked_grant_shows_the_reconnect_banner_until_signed_in_again(
     expect(page.get_by_role("link", name="Reconnect Trakt")).to_have_count(0)
 
 
-def test_the_session_cookie_holds_only_the_user_and_csrf_and_is_locked_down(
+def test_the_session_cookie_holds_only_the_account_and_csrf_and_is_locked_down(
     page: Page, web_app: WebApp
 ) -> None:
     sign_in(page, web_app)
@@ -217,7 +217,7 @@ def test_the_session_cookie_holds_only_the_user_and_csrf_and_is_locked_down(
     # which depends on the payload's length (a float timestamp), so read it as a server would.
     value = SimpleCookie(f"{SESSION_COOKIE}={cookie['value']}")[SESSION_COOKIE].value
     sealed = json.loads(Vault(web_app.settings.secret_keys).decrypt(value))
-    assert set(sealed) == {"purpose", "issued_at", "user_id", "csrf"}  # never a Trakt token
+    assert set(sealed) == {"purpose", "issued_at", "user_id", "account", "csrf"}  # never a Trakt token
     issued = web_app.sandbox.state.auth.tokens.values()
     secrets = {token.access_token for token in issued} | {token.refresh_token for token in issued}
     html = page.content()

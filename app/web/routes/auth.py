@@ -4,7 +4,7 @@ Why PKCE and a state in a sealed, short-lived cookie: Trakt's auth stack refuses
 code challenge, and the state ties the callback to the browser that started it, so a code planted by
 someone else (login CSRF) is refused before any token exchange. The verifier never leaves the
 server unencrypted, and the Trakt tokens go straight into the encrypted connections table: the
-browser only ever holds the user id and a CSRF token.
+browser only ever holds the user id, its account's stamp and a CSRF token.
 """
 
 from __future__ import annotations
@@ -91,8 +91,9 @@ async def _complete_sign_in(request: Request) -> Response:
             "temporary: please try again in a moment.",
             retry="/auth/login",
         )
+    account = await services.accounts.account_stamp(signed_in.user_id)
     response = RedirectResponse("/dashboard", status_code=303)
-    cookies.set_session(response, cookies.new_session(signed_in.user_id))
+    cookies.set_session(response, cookies.new_session(signed_in.user_id, account))
     return response
 
 

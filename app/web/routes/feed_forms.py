@@ -138,7 +138,7 @@ class FeedForm:
 
 
 async def new_feed_form(request: Request) -> Response:
-    session = signed_in(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     return _form_page(request, session, None, FeedForm.of(NEW_FEED_NAME, FeedOptions()), {})
@@ -254,7 +254,7 @@ async def confirm_action(request: Request, action: str) -> Response:
 
 async def _owned_feed(request: Request) -> tuple[WebSession, FeedInfo] | Response:
     """The signed-in user's live feed named in the path; someone else's feed is as unknown as none."""
-    session = signed_in(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     try:
