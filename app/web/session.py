@@ -50,8 +50,16 @@ class WebSession:
     issued_at: datetime
 
     def csrf_matches(self, submitted: str | None) -> bool:
-        """Constant-time comparison, so the token cannot be guessed byte by byte from response times."""
-        return submitted is not None and secrets.compare_digest(self.csrf, submitted)
+        return submitted is not None and same_secret(self.csrf, submitted)
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison, so a secret cannot be guessed byte by byte from response times.
+
+    On the UTF-8 bytes because `compare_digest` raises on text that is not ASCII, and `given` comes
+    from a URL or form anyone can craft: it must be refused like any other wrong value.
+    """
+    return secrets.compare_digest(expected.encode(), given.encode())
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from app.core.errors import UpstreamError
 from app.services.signin import complete_sign_in
 from app.upstream.trakt_auth import pkce_pair
 from app.web.routes.web import cookies_of, error_page, services_of, signed_in_form
+from app.web.session import same_secret
 
 MAX_SHOWN_ERROR = 100  # the `error` Trakt sends back is shown, but the URL is anyone's to craft
 
@@ -58,7 +59,7 @@ async def _complete_sign_in(request: Request) -> Response:
         )
     attempt = cookies.login(request)
     state = query.get("state", "")
-    if attempt is None or not state or not secrets.compare_digest(state, attempt.state):
+    if attempt is None or not state or not same_secret(attempt.state, state):
         return error_page(
             request,
             400,
