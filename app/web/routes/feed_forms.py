@@ -25,6 +25,7 @@ from app.web.routes.web import (
     error_page,
     page,
     redirect_with,
+    row_id,
     services_of,
     signed_in,
     signed_in_form,
@@ -257,8 +258,9 @@ async def _owned_feed(request: Request) -> tuple[WebSession, FeedInfo] | Respons
     session = await signed_in(request)
     if isinstance(session, Response):
         return session
+    feed_id = row_id(request.path_params["feed_id"])
     try:
-        feed = await services_of(request).accounts.get_feed(request.path_params["feed_id"])
+        feed = None if feed_id is None else await services_of(request).accounts.get_feed(feed_id)
     except UserOrFeedNotFound:
         feed = None
     if feed is None or feed.user_id != session.user_id or feed.revoked:
@@ -282,10 +284,11 @@ def _zones() -> list[str]:
 routes: list[BaseRoute] = [
     Route("/dashboard/feeds/new", new_feed_form, methods=["GET"]),
     Route("/dashboard/feeds", create_feed, methods=["POST"]),
-    Route("/dashboard/feeds/{feed_id:int}/edit", edit_feed, methods=["GET", "POST"]),
+    # `feed_id` is text here, read by `row_id`: Starlette's `int` takes numbers no row can have.
+    Route("/dashboard/feeds/{feed_id}/edit", edit_feed, methods=["GET", "POST"]),
     *(
         Route(
-            f"/dashboard/feeds/{{feed_id:int}}/{action}",
+            f"/dashboard/feeds/{{feed_id}}/{action}",
             partial(confirm_action, action=action),
             methods=["GET", "POST"],
         )

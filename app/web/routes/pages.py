@@ -26,7 +26,15 @@ from app.store.tables import ConnectionStatus
 from app.store.trakt_health import served_since
 from app.web.routes import account, feed_forms
 from app.web.routes.feed_forms import SOURCE_LABELS
-from app.web.routes.web import cookies_of, current_session, page, services_of, signed_in, signed_out
+from app.web.routes.web import (
+    cookies_of,
+    current_session,
+    page,
+    row_id,
+    services_of,
+    signed_in,
+    signed_out,
+)
 from app.web.session import Flash
 from app.web.subscribe import Subscribe, subscribe
 from app.web.trakt_health import check_grant
@@ -141,7 +149,7 @@ def trouble_text(since: datetime, zone: ZoneInfo, now: datetime) -> str:
 
 def _selected(feeds: Sequence[FeedInfo], asked: str | None, flash: Flash | None) -> FeedInfo | None:
     """The feed to open: the one the link names, else the one just acted on, else the first."""
-    wanted = int(asked) if asked and asked.isdigit() else flash.feed_id if flash else None
+    wanted = row_id(asked) or (flash.feed_id if flash else None)
     return next((feed for feed in feeds if feed.id == wanted), feeds[0] if feeds else None)
 
 

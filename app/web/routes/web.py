@@ -27,6 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 MAX_FORM_BYTES = 16 * 1024  # our largest form is a few hundred bytes
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: int4 on PostgreSQL, so no row has a larger one
 
 
 def services_of(request: Request) -> Services:
@@ -86,6 +87,19 @@ def error_page(
         session=session,
         status=status,
     )
+
+
+def row_id(text: str | None) -> int | None:
+    """The row id a URL names, or None when no row can have it, so the caller answers as for a miss.
+
+    Why not `isdigit()` and `int()`: "²" is a digit that int() refuses and "١" one it reads as 1; and
+    a number past the id columns' range is an OverflowError on SQLite and an error on PostgreSQL, not
+    a miss.
+    """
+    if not text or len(text) > len(str(MAX_ROW_ID)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None
 
 
 def redirect_with(request: Request, url: str, flash: Flash) -> Response:
