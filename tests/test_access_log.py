@@ -269,7 +269,7 @@ async def test_route_names_levels_and_failures(
     assert got == [
         ("DEBUG", ("/healthz", 200)),
         ("INFO", ("/feeds/{token}", 404)),
-        ("INFO", ("/dashboard/feeds/{feed_id:int}/edit", 303)),
+        ("INFO", ("/dashboard/feeds/{feed_id}/edit", 303)),
         ("INFO", ("/static", 200)),
         ("INFO", ("/feeds/{token}.json", 405)),
     ]

@@ -3,7 +3,8 @@
 The web page's "delete my data" (tests/test_web_flows.py) and this verb share `Accounts.delete_user`;
 here the command runs in this process (click's runner, the app's real database) beside the running
 app, on both backends, with the sandbox checking that the grant was revoked and the app that the feed
-URLs now answer 404.
+URLs now answer 404; and a session cookie kept elsewhere opens nothing afterwards, not even the
+account that gets the deleted one's id.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import httpx
 
+from app.web.session import SESSION_COOKIE
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import RunningSandbox
+from tests.fixtures.web import csrf_of, web_sign_in
 from tests.support.cli import env_for, invoke_airdate
 
 
@@ -60,3 +63,37 @@ def test_data_is_deleted_even_when_trakt_cannot_revoke(
     assert "Connected apps" in done.stderr  # told to finish the revocation on Trakt's side
     assert httpx.get(f"{running_app.url}/feeds/{demo.token}.ics").status_code == 404
     assert running_app.feeds() == []
+
+
+NEW_FEED = {"name": "Planted", "sources": "shows", "past_days": "7", "future_days": "30"}
+
+
+def assert_signed_out(app: RunningApp, session_cookie: str, csrf: str) -> None:
+    """The cookie is answered like no cookie at all: pages and forms send it to the landing page."""
+    cookie = {"Cookie": f"{SESSION_COOKIE}={session_cookie}"}  # as sent, whatever the answers set
+    for path in ("/dashboard", "/dashboard/feeds/new", "/dashboard/delete"):
+        page = httpx.get(app.url + path, headers=cookie)
+        assert (page.status_code, page.headers.get("location")) == (303, "/"), path
+    planted = httpx.post(app.url + "/dashboard/feeds", data={"csrf": csrf, **NEW_FEED}, headers=cookie)
+    assert (planted.status_code, planted.headers.get("location")) == (303, "/")
+    assert "Planted" not in {feed.name for feed in app.feeds()}
+
+
+def test_a_session_opens_only_the_account_it_was_issued_for(
+    running_app: RunningApp, sandbox: RunningSandbox
+) -> None:
+    """A session kept on a second device outlives its account deleted on the first one; it must then be
+    signed out, even once SQLite gives the deleted user's id to the next sign-up: the same person
+    signing up again a second later, and then someone else."""
+    holder = web_sign_in(running_app.url, sandbox, "alice")
+    for successor in ("alice", "bob"):
+        user_id = running_app.feeds()[0].user_id
+        kept, csrf = holder.cookies[SESSION_COOKIE], csrf_of(holder)
+        assert holder.post("/dashboard/delete", data={"csrf": csrf}).status_code == 303
+        assert_signed_out(running_app, kept, csrf)
+        sandbox.clock.advance(1)
+        holder = web_sign_in(running_app.url, sandbox, successor)
+        if running_app.settings.database_url.startswith("sqlite"):
+            assert running_app.feeds()[0].user_id == user_id  # the id was reused: the case that matters
+        assert_signed_out(running_app, kept, csrf)
+        assert holder.get("/dashboard").status_code == 200

@@ -185,6 +185,20 @@ def test_posts_without_the_csrf_token_are_refused(page: Page, web_app: WebApp) -
     expect(page.get_by_role("navigation", name="Your feeds")).to_have_count(0)
 
 
+def test_a_non_ascii_state_or_csrf_token_is_refused_like_any_wrong_one(page: Page, web_app: WebApp) -> None:
+    """Both come from a URL or form anyone can craft; compared as text, a non-ASCII one was a 500."""
+    start_sign_in(page, web_app)
+    response = page.goto(web_app.url + "/auth/callback?code=whatever&state=%C3%A9")
+    assert response is not None and response.status == 400
+    expect(page.get_by_role("heading", level=1)).to_have_text("This sign-in link is not valid")
+
+    sign_in(page, web_app)
+    for path in ("/auth/logout", "/dashboard/feeds", "/dashboard/delete"):
+        assert page.request.post(web_app.url + path, form={"csrf": "é"}).status == 403, path
+    page.goto(web_app.url + "/dashboard")
+    assert page.url == web_app.url + "/dashboard"  # still signed in, nothing deleted
+
+
 def test_trakt_down_shows_a_message_instead_of_posters(page: Page, web_app: WebApp) -> None:
     web_app.sandbox.state.add_faults([{"prefix": "/calendars", "status": 500}])
     sign_in(page, web_app)
@@ -207,7 +221,7 @@ def test_a_revoked_grant_shows_the_reconnect_banner_until_signed_in_again(
     expect(page.get_by_role("link", name="Reconnect Trakt")).to_have_count(0)
 
 
-def test_the_session_cookie_holds_only_the_user_and_csrf_and_is_locked_down(
+def test_the_session_cookie_holds_only_the_account_and_csrf_and_is_locked_down(
     page: Page, web_app: WebApp
 ) -> None:
     sign_in(page, web_app)
@@ -217,7 +231,7 @@ def test_the_session_cookie_holds_only_the_user_and_csrf_and_is_locked_down(
     # which depends on the payload's length (a float timestamp), so read it as a server would.
     value = SimpleCookie(f"{SESSION_COOKIE}={cookie['value']}")[SESSION_COOKIE].value
     sealed = json.loads(Vault(web_app.settings.secret_keys).decrypt(value))
-    assert set(sealed) == {"purpose", "issued_at", "user_id", "csrf"}  # never a Trakt token
+    assert set(sealed) == {"purpose", "issued_at", "user_id", "account", "csrf"}  # never a Trakt token
     issued = web_app.sandbox.state.auth.tokens.values()
     secrets = {token.access_token for token in issued} | {token.refresh_token for token in issued}
     html = page.content()

@@ -1,18 +1,22 @@
 """Unknown pages and server errors get a styled page in the web app; feed URLs keep their plain 404.
 
 In real headless Chromium, so "styled" means the stylesheet really applied, not only that HTML came.
-The server error is a real one: the feeds table is renamed under the running app.
+The server error is a real one: the feeds table is renamed under the running app. Numbers in the
+URL that no feed can have run on both backends, whose id columns end at different places.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import httpx
 from playwright.sync_api import Page, expect
 
 from app.store.secrets import new_feed_token
-from tests.fixtures.web import WebApp, screenshot, sign_in
+from tests.fixtures.app import RunningApp
+from tests.fixtures.sandbox import RunningSandbox
+from tests.fixtures.web import WebApp, csrf_of, screenshot, sign_in, web_sign_in
 
 PAGE_BACKGROUND = "rgb(246, 245, 242)"  # --bg in airdate.css
 
@@ -74,3 +78,31 @@ def test_the_favicon_is_served(web_app: WebApp) -> None:
     icon = httpx.get(web_app.url + "/static/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert icon.text.startswith("<svg")
+
+
+TOO_BIG = ("2147483648", "99999999999999999999")  # past PostgreSQL's int4, past SQLite's int64
+
+
+def open_feed(answer: httpx.Response) -> str:
+    found = re.search(r'<article class="feed[^"]*" id="(feed-\d+)"', answer.text)
+    assert answer.status_code == 200 and found, answer.status_code
+    return found.group(1)
+
+
+def test_a_feed_number_no_feed_can_have_is_not_found(
+    running_app: RunningApp, sandbox: RunningSandbox
+) -> None:
+    """A number past the id column's range was a database error and a digit outside 0-9 (²) one from
+    int(): each a 500. They are misses like any unknown feed: the feed pages' 404, the dashboard's
+    first feed."""
+    client = web_sign_in(running_app.url, sandbox, "demo")
+    csrf = csrf_of(client)
+    for number in TOO_BIG:
+        for action in ("edit", "rotate", "revoke"):
+            path = f"/dashboard/feeds/{number}/{action}"
+            for answer in (client.get(path), client.post(path, data={"csrf": csrf})):
+                assert answer.status_code == 404, path
+                assert "No such feed" in answer.text
+    unknown = open_feed(client.get("/dashboard?feed=12345"))
+    for odd in ("%C2%B2", "%D9%A1", *TOO_BIG):
+        assert open_feed(client.get(f"/dashboard?feed={odd}")) == unknown, odd

@@ -117,6 +117,20 @@ class Accounts:
             raise UserOrFeedNotFound(f"no user #{user_id}")
         return Identity(user.trakt_slug, user.trakt_username, user.trakt_uuid, user.timezone)
 
+    async def account_stamp(self, user_id: int) -> str:
+        """What tells this account apart from every other that had or will have its id.
+
+        A web session carries it and is honoured only while the account still has it: SQLite gives a
+        deleted user's id to the next sign-up, so a session naming only the id would open the next
+        person's account. The Trakt identity tells people apart, the creation time tells apart the
+        same person's account before and after deleting it.
+        """
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise UserOrFeedNotFound(f"no user #{user_id}")
+        return f"{user.trakt_uuid or user.trakt_slug}@{user.created_at.isoformat()}"
+
     async def create_feed(
         self, user_id: int, name: str = DEFAULT_FEED_NAME, options: FeedOptions = FeedOptions()
     ) -> FeedInfo:

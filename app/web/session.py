@@ -10,7 +10,9 @@ Why each cookie names its purpose: both are sealed with the same keys, so withou
 could be replayed as a session cookie. Why lifetimes are checked here against the injected clock and
 not left to the cookie's Max-Age: the browser's expiry is advice, a copied cookie has none.
 
-No Trakt token ever goes into a cookie: the session carries only the user id and its CSRF token.
+No Trakt token ever goes into a cookie: the session carries only the user id, the stamp of the account
+it was issued for (`Accounts.account_stamp`, checked on every request by `routes.web.current_session`,
+since a user id alone can come back as someone else's) and its CSRF token.
 """
 
 from __future__ import annotations
@@ -43,12 +45,21 @@ Purpose = Literal["session", "login", "flash"]
 @dataclass(frozen=True, slots=True)
 class WebSession:
     user_id: int
+    account: str  # the account's stamp when the session began
     csrf: str = field(repr=False)
     issued_at: datetime
 
     def csrf_matches(self, submitted: str | None) -> bool:
-        """Constant-time comparison, so the token cannot be guessed byte by byte from response times."""
-        return submitted is not None and secrets.compare_digest(self.csrf, submitted)
+        return submitted is not None and same_secret(self.csrf, submitted)
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison, so a secret cannot be guessed byte by byte from response times.
+
+    On the UTF-8 bytes because `compare_digest` raises on text that is not ASCII, and `given` comes
+    from a URL or form anyone can craft: it must be refused like any other wrong value.
+    """
+    return secrets.compare_digest(expected.encode(), given.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +95,25 @@ class WebCookies:
 
     # -- the signed-in session ----------------------------------------------------------------
 
-    def new_session(self, user_id: int) -> WebSession:
+    def new_session(self, user_id: int, account: str) -> WebSession:
         """A fresh session (and CSRF token) at every sign-in, so a planted cookie is never upgraded."""
-        return WebSession(user_id=user_id, csrf=secrets.token_urlsafe(32), issued_at=self._clock())
+        return WebSession(
+            user_id=user_id, account=account, csrf=secrets.token_urlsafe(32), issued_at=self._clock()
+        )
 
     def session(self, request: Request) -> WebSession | None:
+        """The session as sealed; whether its account still exists is `routes.web.current_session`'s."""
         data = self._open(request.cookies.get(SESSION_COOKIE), "session", SESSION_LIFETIME)
         if data is None:
             return None
-        user_id, csrf = data.get("user_id"), data.get("csrf")
-        if not isinstance(user_id, int) or not isinstance(csrf, str):
+        user_id, account, csrf = data.get("user_id"), data.get("account"), data.get("csrf")
+        if not isinstance(user_id, int) or not isinstance(account, str) or not isinstance(csrf, str):
             return None
-        return WebSession(user_id=user_id, csrf=csrf, issued_at=_issued_at(data))
+        return WebSession(user_id=user_id, account=account, csrf=csrf, issued_at=_issued_at(data))
 
     def set_session(self, response: Response, session: WebSession) -> None:
-        sealed = self._seal("session", session.issued_at, {"user_id": session.user_id, "csrf": session.csrf})
+        payload = {"user_id": session.user_id, "account": session.account, "csrf": session.csrf}
+        sealed = self._seal("session", session.issued_at, payload)
         self._set(response, SESSION_COOKIE, sealed, SESSION_LIFETIME, "/")
 
     def clear_session(self, response: Response) -> None:

@@ -17,7 +17,7 @@ from app.web.session import Flash
 
 
 async def confirm_delete(request: Request) -> Response:
-    session = signed_in(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     feeds = await services_of(request).accounts.list_feeds(session.user_id)

@@ -4,7 +4,7 @@ Why PKCE and a state in a sealed, short-lived cookie: Trakt's auth stack refuses
 code challenge, and the state ties the callback to the browser that started it, so a code planted by
 someone else (login CSRF) is refused before any token exchange. The verifier never leaves the
 server unencrypted, and the Trakt tokens go straight into the encrypted connections table: the
-browser only ever holds the user id and a CSRF token.
+browser only ever holds the user id, its account's stamp and a CSRF token.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.core.errors import UpstreamError
 from app.services.signin import complete_sign_in
 from app.upstream.trakt_auth import pkce_pair
 from app.web.routes.web import cookies_of, error_page, services_of, signed_in_form
+from app.web.session import same_secret
 
 MAX_SHOWN_ERROR = 100  # the `error` Trakt sends back is shown, but the URL is anyone's to craft
 
@@ -58,7 +59,7 @@ async def _complete_sign_in(request: Request) -> Response:
         )
     attempt = cookies.login(request)
     state = query.get("state", "")
-    if attempt is None or not state or not secrets.compare_digest(state, attempt.state):
+    if attempt is None or not state or not same_secret(attempt.state, state):
         return error_page(
             request,
             400,
@@ -91,8 +92,9 @@ async def _complete_sign_in(request: Request) -> Response:
             "temporary: please try again in a moment.",
             retry="/auth/login",
         )
+    account = await services.accounts.account_stamp(signed_in.user_id)
     response = RedirectResponse("/dashboard", status_code=303)
-    cookies.set_session(response, cookies.new_session(signed_in.user_id))
+    cookies.set_session(response, cookies.new_session(signed_in.user_id, account))
     return response
 
 

@@ -25,6 +25,7 @@ from app.web.routes.web import (
     error_page,
     page,
     redirect_with,
+    row_id,
     services_of,
     signed_in,
     signed_in_form,
@@ -138,7 +139,7 @@ class FeedForm:
 
 
 async def new_feed_form(request: Request) -> Response:
-    session = signed_in(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     return _form_page(request, session, None, FeedForm.of(NEW_FEED_NAME, FeedOptions()), {})
@@ -254,11 +255,12 @@ async def confirm_action(request: Request, action: str) -> Response:
 
 async def _owned_feed(request: Request) -> tuple[WebSession, FeedInfo] | Response:
     """The signed-in user's live feed named in the path; someone else's feed is as unknown as none."""
-    session = signed_in(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
+    feed_id = row_id(request.path_params["feed_id"])
     try:
-        feed = await services_of(request).accounts.get_feed(request.path_params["feed_id"])
+        feed = None if feed_id is None else await services_of(request).accounts.get_feed(feed_id)
     except UserOrFeedNotFound:
         feed = None
     if feed is None or feed.user_id != session.user_id or feed.revoked:
@@ -282,10 +284,11 @@ def _zones() -> list[str]:
 routes: list[BaseRoute] = [
     Route("/dashboard/feeds/new", new_feed_form, methods=["GET"]),
     Route("/dashboard/feeds", create_feed, methods=["POST"]),
-    Route("/dashboard/feeds/{feed_id:int}/edit", edit_feed, methods=["GET", "POST"]),
+    # `feed_id` is text here, read by `row_id`: Starlette's `int` takes numbers no row can have.
+    Route("/dashboard/feeds/{feed_id}/edit", edit_feed, methods=["GET", "POST"]),
     *(
         Route(
-            f"/dashboard/feeds/{{feed_id:int}}/{action}",
+            f"/dashboard/feeds/{{feed_id}}/{action}",
             partial(confirm_action, action=action),
             methods=["GET", "POST"],
         )

@@ -26,7 +26,15 @@ from app.store.tables import ConnectionStatus
 from app.store.trakt_health import served_since
 from app.web.routes import account, feed_forms
 from app.web.routes.feed_forms import SOURCE_LABELS
-from app.web.routes.web import cookies_of, page, services_of
+from app.web.routes.web import (
+    cookies_of,
+    current_session,
+    page,
+    row_id,
+    services_of,
+    signed_in,
+    signed_out,
+)
 from app.web.session import Flash
 from app.web.subscribe import Subscribe, subscribe
 from app.web.trakt_health import check_grant
@@ -58,7 +66,7 @@ def notice_text(flash: Flash) -> str | None:
 
 async def landing(request: Request) -> Response:
     cookies = cookies_of(request)
-    if cookies.session(request) is not None:
+    if await current_session(request) is not None:
         return RedirectResponse("/dashboard", status_code=303)
     flash = cookies.flash(request)
     response = page(request, "landing.html", {"notice": flash and notice_text(flash)})
@@ -90,17 +98,15 @@ class FeedPanel:
 
 
 async def dashboard(request: Request) -> Response:
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     cookies = cookies_of(request)
-    session = cookies.session(request)
-    if session is None:
-        return RedirectResponse("/", status_code=303)
     services = services_of(request)
     try:
         user = await services.accounts.get_user(session.user_id)
-    except UserOrFeedNotFound:  # the account was deleted since the session began
-        gone = RedirectResponse("/", status_code=303)
-        cookies.clear_session(gone)
-        return gone
+    except UserOrFeedNotFound:  # the account was deleted a moment ago, since its session was checked
+        return signed_out(request)
     feeds = await services.accounts.list_feeds(session.user_id)
     flash = cookies.flash(request)
     selected = _selected(feeds, request.query_params.get("feed"), flash)
@@ -143,7 +149,7 @@ def trouble_text(since: datetime, zone: ZoneInfo, now: datetime) -> str:
 
 def _selected(feeds: Sequence[FeedInfo], asked: str | None, flash: Flash | None) -> FeedInfo | None:
     """The feed to open: the one the link names, else the one just acted on, else the first."""
-    wanted = int(asked) if asked and asked.isdigit() else flash.feed_id if flash else None
+    wanted = row_id(asked) or (flash.feed_id if flash else None)
     return next((feed for feed in feeds if feed.id == wanted), feeds[0] if feeds else None)
 
 

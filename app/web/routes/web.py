@@ -19,13 +19,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from app.core.errors import UserOrFeedNotFound
 from app.services.container import Services
-from app.web.session import CSRF_FIELD, Flash, WebCookies, WebSession
+from app.web.session import CSRF_FIELD, SESSION_COOKIE, Flash, WebCookies, WebSession
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 MAX_FORM_BYTES = 16 * 1024  # our largest form is a few hundred bytes
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: int4 on PostgreSQL, so no row has a larger one
 
 
 def services_of(request: Request) -> Services:
@@ -87,6 +89,19 @@ def error_page(
     )
 
 
+def row_id(text: str | None) -> int | None:
+    """The row id a URL names, or None when no row can have it, so the caller answers as for a miss.
+
+    Why not `isdigit()` and `int()`: "²" is a digit that int() refuses and "١" one it reads as 1; and
+    a number past the id columns' range is an OverflowError on SQLite and an error on PostgreSQL, not
+    a miss.
+    """
+    if not text or len(text) > len(str(MAX_ROW_ID)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def redirect_with(request: Request, url: str, flash: Flash) -> Response:
     """The answer to a successful action: go to `url`, where the flash says once what was done."""
     response = RedirectResponse(url, status_code=303)
@@ -94,17 +109,43 @@ def redirect_with(request: Request, url: str, flash: Flash) -> Response:
     return response
 
 
-def signed_in(request: Request) -> WebSession | Response:
-    """The signed-in session, or the redirect to the landing page for a visitor."""
+async def current_session(request: Request) -> WebSession | None:
+    """The session the cookie holds, if the account it was issued for still exists; the one place
+    every page and form asks.
+
+    Why the database is asked and the seal is not enough: the cookie outlives its account when the
+    person deletes their data from another device or the operator runs `airdate users delete`, and
+    SQLite hands a deleted user's id to the next sign-up. The account's stamp tells the accounts apart.
+    """
     session = cookies_of(request).session(request)
-    return RedirectResponse("/", status_code=303) if session is None else session
+    if session is None:
+        return None
+    try:
+        account = await services_of(request).accounts.account_stamp(session.user_id)
+    except UserOrFeedNotFound:
+        return None
+    return session if account == session.account else None
+
+
+def signed_out(request: Request) -> Response:
+    """A visitor's answer on a page that needs a session: the landing page, without a stale cookie."""
+    response = RedirectResponse("/", status_code=303)
+    if SESSION_COOKIE in request.cookies:
+        cookies_of(request).clear_session(response)
+    return response
+
+
+async def signed_in(request: Request) -> WebSession | Response:
+    """The signed-in session, or the redirect to the landing page for a visitor."""
+    session = await current_session(request)
+    return signed_out(request) if session is None else session
 
 
 async def signed_in_form(request: Request) -> tuple[WebSession, FormData] | Response:
     """The form of a POST from the signed-in user with their CSRF token; else the answer to send."""
-    session = cookies_of(request).session(request)
+    session = await current_session(request)
     if session is None:
-        return RedirectResponse("/", status_code=303)
+        return signed_out(request)
     form = await _urlencoded_form(request)
     submitted = form.get(CSRF_FIELD)
     if not session.csrf_matches(submitted if isinstance(submitted, str) else None):
