@@ -158,6 +158,9 @@ def test_usage_errors_exit_2_like_argparse(tmp_path: Path) -> None:
         ["nonsense"],
         ["export"],
         ["feeds", "rotate", "x"],
+        ["feeds", "revoke", "99999999999999999999"],  # past the id columns' range: no row has it
+        ["feeds", "update", "0", "--name", "x"],
+        ["export", "--feed", "3000000000"],
         ["feeds", "create", "--set", "no-equals-sign"],
         ["serve", "--workers", "0"],
     ]

@@ -24,6 +24,7 @@ from app.domain.options import FeedOptions, parse_options, unique_values
 from app.services.container import Services
 from app.store.accounts import DEFAULT_FEED_NAME, FeedInfo
 from app.store.maintenance import user_slugs
+from app.store.tables import MAX_ROW_ID
 
 
 def split_assignments(
@@ -52,7 +53,8 @@ set_option = click.option(
     help="a feed option as in the feed URL query (sources=shows,premieres past_days=14 all_day=true "
     "alarm=30 tz=Europe/Berlin ...); repeat for several",
 )
-feed_id_argument = click.argument("feed_id", type=int, metavar="FEED_ID")
+FEED_ID = click.IntRange(1, MAX_ROW_ID)  # a usage error, not a database one, for an id no row can have
+feed_id_argument = click.argument("feed_id", type=FEED_ID, metavar="FEED_ID")
 
 
 def options_text(options: FeedOptions) -> str:
@@ -218,7 +220,7 @@ def revoke_command(feed_id: int) -> None:
 
 
 @click.command(cls=Verb, help=summary("export"))
-@click.option("--feed", "feed_id", type=int, required=True, metavar="FEED_ID")
+@click.option("--feed", "feed_id", type=FEED_ID, required=True, metavar="FEED_ID")
 @click.option(
     "--out", type=click.Path(path_type=Path), metavar="FILE", help="where to write (default: stdout)"
 )

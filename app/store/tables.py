@@ -58,6 +58,9 @@ class Base(DeclarativeBase):
 
 
 SLUG_LENGTH = 200  # users.trakt_slug
+# Ids are INTEGER columns (int4 on PostgreSQL): no row has a larger one, and asking for one is an
+# error on both databases, not a miss. Ids from outside (URLs, CLI arguments) are checked against it.
+MAX_ROW_ID = 2**31 - 1
 
 
 class User(Base):

@@ -21,13 +21,13 @@ from starlette.templating import Jinja2Templates
 
 from app.core.errors import UserOrFeedNotFound
 from app.services.container import Services
+from app.store.tables import MAX_ROW_ID
 from app.web.session import CSRF_FIELD, SESSION_COOKIE, Flash, WebCookies, WebSession
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 MAX_FORM_BYTES = 16 * 1024  # our largest form is a few hundred bytes
-MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: int4 on PostgreSQL, so no row has a larger one
 
 
 def services_of(request: Request) -> Services:
