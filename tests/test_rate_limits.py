@@ -19,18 +19,20 @@ import pytest
 from sqlalchemy import select, update
 
 from app.core.errors import RateLimited
+from app.domain.sources import SOURCES
 from app.feeds.calendar import Window, chunks_for
 from app.feeds.calendar.freshness import FAR_FACTOR
 from app.store.engine import create_engine, create_session_factory
 from app.store.ratelimits import TraktLimits
-from app.store.tables import TraktLimit, User
+from app.store.tables import TraktConnection, TraktLimit, User
 from app.upstream.http import MAX_RETRY_AFTER, RATE_LIMIT_BACKOFF_BASE, retry_after_seconds
 from app.web.app import create_app
 from app.workers.refresher import Refresher
 from tests.fixtures.app import RunningApp
 from tests.fixtures.sandbox import DEFAULT_NOW, RunningSandbox
 from tests.support.server import serve
-from tests.support.world import SHOWS, TTL, World, add_feed
+from tests.support.waiting import eventually
+from tests.support.world import SHOWS, TTL, World, add_feed, calendar_service
 
 RETRY_AFTER = 30
 
@@ -120,6 +122,33 @@ async def assert_no_call_before(world: World, wait: timedelta) -> None:
     world.rig.clock.set(start + wait)
     await every_path(world, [world.user_id], window)
     assert calls_of(world, "demo") > calls
+
+
+async def test_a_429_heard_while_a_paid_for_call_waits_stops_that_call(world: World) -> None:
+    """A chunk's first call is paid for with its lease, but may wait after that (here a token refresh
+    of 1.5 s) while another instance hears a 429 for the same user: the call must not go out then."""
+    rig = world.rig
+    await rig.control("config", {"access_token_ttl": 1800})  # within the refresh margin: refreshed first
+    user_id, _ = await rig.connected_user(world.connections, "waiting")
+    elsewhere = calendar_service(rig, rig.connections())
+    window = world.window(before=0, after=10)
+    await rig.control("faults", {"prefix": "/oauth/token", "delay_ms": 1500, "times": 1})
+    await rig.control("faults", {"prefix": "/calendars/my/movies", "status": 429, "retry_after": 120})
+    waiting = asyncio.ensure_future(world.calendar.entries(user_id, [SHOWS], window))
+
+    async def refreshing() -> bool:
+        async with rig.sessions() as session:
+            lease = select(TraktConnection.lease_until).where(TraktConnection.user_id == user_id)
+            return await session.scalar(lease) is not None
+
+    await eventually(refreshing, "the token refresh under way")
+    await elsewhere.entries(user_id, [SOURCES["movies"]], window)  # hears the 429
+    assert await TraktLimits(rig.sessions, rig.clock).held(user_id)
+
+    await waiting
+    paths = [call.path for call in rig.sandbox.state.calls if call.path.startswith("/calendars/my/")]
+    first_429 = next(n for n, path in enumerate(paths) if path.startswith("/calendars/my/movies"))
+    assert not any(path.startswith("/calendars/my/shows") for path in paths[first_429:])  # held since
 
 
 async def test_a_429_without_retry_after_holds_the_user_for_the_backoff(world: World) -> None:

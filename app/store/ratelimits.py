@@ -20,6 +20,7 @@ waits up to two windows, which a calendar (a few calls an hour per user) never c
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,9 @@ from app.store.tables import TraktLimit
 
 GET_BUDGET = 450  # Trakt allows 500 GETs per 5 minutes per user; keep headroom for its own counting
 GET_WINDOW = timedelta(minutes=5)
+# Seconds a spend stands for "no 429 holds this user": a cold feed's calls go out within milliseconds
+# of their lease, a call that waits on a token refresh does not.
+PREPAID_FRESH = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,18 @@ class TraktLimits:
                     or_(TraktLimit.not_before.is_(None), TraktLimit.not_before < until),
                 )
                 .values(not_before=until)
+            )
+
+    async def check_hold(self, user_id: int) -> None:
+        """Raise RateLimited while a 429 holds the user: for a call already paid for, before it goes
+        out (its budget was spent, so only the hold is asked about)."""
+        now = self._clock()
+        async with self._sessions() as session:
+            row = await self._load(session, user_id)
+        if row is not None and row.not_before is not None and row.not_before > now:
+            wait = (row.not_before - now).total_seconds()
+            raise RateLimited(
+                f"user {user_id}: no Trakt call for another {wait:.0f} s", retry_after=wait, status=None
             )
 
     async def held(self, user_id: int) -> bool:
@@ -188,16 +204,24 @@ class TraktLimits:
 
 
 class UserGate:
-    """One user's limits, as the Trakt client sees them (`app.upstream.http.Gate`), for one request."""
+    """One user's limits, as the Trakt client sees them (`app.upstream.http.Gate`), for one request.
+
+    A prepaid attempt goes out without a read while its spend is recent: the spend itself found no
+    429 holding the user. One that waited longer (a token refresh before it, say) asks about the hold
+    first, since another process may have heard a 429 in the meantime.
+    """
 
     def __init__(self, limits: TraktLimits, user_id: int, prepaid: int) -> None:
         self.limits = limits
         self.user_id = user_id
         self._prepaid = prepaid
+        self._paid_at = time.monotonic()  # real time: what matters is how long the call really waited
 
     async def admit(self) -> None:
         if self._prepaid > 0:
             self._prepaid -= 1
+            if time.monotonic() - self._paid_at > PREPAID_FRESH:
+                await self.limits.check_hold(self.user_id)
             return
         await self.limits.admit(self.user_id)
 
