@@ -190,6 +190,30 @@ async def test_poll_counts_a_failed_write_missed_go_out_with_the_next_batch(
         assert (await services.accounts.get_feed(feed.id)).poll_count == 4
 
 
+async def test_poll_counts_of_a_flush_cut_short_by_shutdown_go_out_with_the_last_one(
+    sqlite_database_url: str, sandbox: RunningSandbox
+) -> None:
+    """Shutdown cancels the periodic flush; if it was waiting for the write lock, its batch must be
+    written by the final flush, not dropped with the cancelled task."""
+    settings = sandbox_settings(sqlite_database_url, sandbox.url, "http://127.0.0.1:9")
+    sandbox.state.config.device_interval = 0
+    feed = await connect(settings, sandbox.clock)
+    async with open_services(settings, clock=sandbox.clock) as services:
+        for _ in range(7):
+            services.feeds.count_poll(feed.id)
+        database = make_url(sqlite_database_url).database
+        assert database is not None
+        with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as other_process:
+            other_process.execute("BEGIN IMMEDIATE")
+            periodic = asyncio.ensure_future(flush_polls(services))
+            await asyncio.sleep(0.5)  # waiting for the lock
+            periodic.cancel()
+            await asyncio.gather(periodic, return_exceptions=True)
+            other_process.execute("ROLLBACK")
+        await flush_polls(services)  # the last flush, at shutdown
+        assert (await services.accounts.get_feed(feed.id)).poll_count == 7
+
+
 def test_polls_are_counted_in_memory_and_written_at_shutdown(
     database_url: str, sandbox: RunningSandbox
 ) -> None:

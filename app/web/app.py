@@ -97,10 +97,13 @@ class _Airdate(Starlette):
 
 
 async def flush_polls(services: Services) -> None:
-    """Write the poll counts gathered since the last flush; a failed write is retried with the next."""
+    """Write the poll counts gathered since the last flush; a failed write is retried with the next,
+    and one that shutdown cancelled (waiting for SQLite's lock, say) with the final flush."""
     polls = services.feeds.take_polls()
     try:
         await services.accounts.record_polls(polls)
-    except Exception:
+    except BaseException as stopped:  # a failed write, or a cancelled one: the batch is not lost
         services.feeds.give_back_polls(polls)
+        if not isinstance(stopped, Exception):
+            raise
         log.exception("could not record feed poll counts; they go out with the next batch")
