@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import gzip
 import sqlite3
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import icalendar
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.services.container import open_services
+from app.services.container import Services, open_services
 from app.store.accounts import FeedInfo
 from app.store.secrets import new_feed_token
 from app.web.app import create_app, flush_polls
@@ -169,25 +170,41 @@ def test_health_endpoints(running_app: RunningApp) -> None:
     assert 'airdate_http_requests_total{group="feeds",status="404"} 1' in metrics
 
 
-async def test_poll_counts_a_failed_write_missed_go_out_with_the_next_batch(
-    sqlite_database_url: str, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
-) -> None:
-    settings = sandbox_settings(sqlite_database_url, sandbox.url, "http://127.0.0.1:9")
+@contextlib.asynccontextmanager
+async def _polled(
+    database_url: str, sandbox: RunningSandbox, polls: int
+) -> AsyncIterator[tuple[Services, int]]:
+    """Services with `polls` counted, not yet written, for a signed-in user's feed (its id)."""
+    settings = sandbox_settings(database_url, sandbox.url, "http://127.0.0.1:9")
     sandbox.state.config.device_interval = 0
     feed = await connect(settings, sandbox.clock)
     async with open_services(settings, clock=sandbox.clock) as services:
-        for _ in range(3):
+        for _ in range(polls):
             services.feeds.count_poll(feed.id)
-        database = make_url(sqlite_database_url).database
-        assert database is not None
-        with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as other_process:
-            other_process.execute("BEGIN IMMEDIATE")  # holds the one write lock past the busy timeout
-            await flush_polls(services)
-            other_process.execute("ROLLBACK")
+        yield services, feed.id
+
+
+@contextlib.contextmanager
+def _write_locked(database_url: str) -> Iterator[None]:
+    """Another process holding SQLite's one write lock for the block."""
+    database = make_url(database_url).database
+    assert database is not None
+    with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as other_process:
+        other_process.execute("BEGIN IMMEDIATE")
+        yield
+        other_process.execute("ROLLBACK")
+
+
+async def test_poll_counts_a_failed_write_missed_go_out_with_the_next_batch(
+    sqlite_database_url: str, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with _polled(sqlite_database_url, sandbox, polls=3) as (services, feed_id):
+        with _write_locked(sqlite_database_url):
+            await flush_polls(services)  # fails once the busy timeout has passed
         assert "could not record feed poll counts" in caplog.text
-        services.feeds.count_poll(feed.id)
+        services.feeds.count_poll(feed_id)
         await flush_polls(services)
-        assert (await services.accounts.get_feed(feed.id)).poll_count == 4
+        assert (await services.accounts.get_feed(feed_id)).poll_count == 4
 
 
 async def test_poll_counts_of_a_flush_cut_short_by_shutdown_go_out_with_the_last_one(
@@ -195,23 +212,14 @@ async def test_poll_counts_of_a_flush_cut_short_by_shutdown_go_out_with_the_last
 ) -> None:
     """Shutdown cancels the periodic flush; if it was waiting for the write lock, its batch must be
     written by the final flush, not dropped with the cancelled task."""
-    settings = sandbox_settings(sqlite_database_url, sandbox.url, "http://127.0.0.1:9")
-    sandbox.state.config.device_interval = 0
-    feed = await connect(settings, sandbox.clock)
-    async with open_services(settings, clock=sandbox.clock) as services:
-        for _ in range(7):
-            services.feeds.count_poll(feed.id)
-        database = make_url(sqlite_database_url).database
-        assert database is not None
-        with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as other_process:
-            other_process.execute("BEGIN IMMEDIATE")
+    async with _polled(sqlite_database_url, sandbox, polls=7) as (services, feed_id):
+        with _write_locked(sqlite_database_url):
             periodic = asyncio.ensure_future(flush_polls(services))
             await asyncio.sleep(0.5)  # waiting for the lock
             periodic.cancel()
             await asyncio.gather(periodic, return_exceptions=True)
-            other_process.execute("ROLLBACK")
         await flush_polls(services)  # the last flush, at shutdown
-        assert (await services.accounts.get_feed(feed.id)).poll_count == 7
+        assert (await services.accounts.get_feed(feed_id)).poll_count == 7
 
 
 def test_polls_are_counted_in_memory_and_written_at_shutdown(
