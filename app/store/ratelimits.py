@@ -79,9 +79,7 @@ class TraktLimits:
             row = await self._load(session, user_id)
         now = self._clock()
         wait = (self._next_call(row, now) - now).total_seconds() if row is not None else 0.0
-        raise RateLimited(
-            f"user {user_id}: no Trakt call for another {wait:.0f} s", retry_after=wait, status=None
-        )
+        raise _refused(user_id, wait)
 
     async def spend(self, session: AsyncSession, user_id: int, calls: int) -> bool:
         """Spend `calls` GETs (all or none) in the caller's transaction; False when not allowed now.
@@ -122,10 +120,7 @@ class TraktLimits:
         async with self._sessions() as session:
             row = await self._load(session, user_id)
         if row is not None and row.not_before is not None and row.not_before > now:
-            wait = (row.not_before - now).total_seconds()
-            raise RateLimited(
-                f"user {user_id}: no Trakt call for another {wait:.0f} s", retry_after=wait, status=None
-            )
+            raise _refused(user_id, (row.not_before - now).total_seconds())
 
     async def held(self, user_id: int) -> bool:
         """Whether a call for this user would be refused now: one read, so callers can skip the work."""
@@ -201,6 +196,13 @@ class TraktLimits:
             )
         ).one_or_none()
         return None if found is None else _Row(*found)
+
+
+def _refused(user_id: int, wait: float) -> RateLimited:
+    """What a call refused by the user's limits raises: how long until one may go out."""
+    return RateLimited(
+        f"user {user_id}: no Trakt call for another {wait:.0f} s", retry_after=wait, status=None
+    )
 
 
 class UserGate:
